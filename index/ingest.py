@@ -1,0 +1,82 @@
+"""Ingest files into the index: walk paths, parse each issue, keep going past bad files."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from index.parse import parse_issue
+from index.schema import Issue
+from index.store import IndexData, load_index, save_index
+from qa.errors import ArchiveQAError
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did: issues read, and files skipped with the reason."""
+
+    issues: list[Issue] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, Chinese reason)
+
+    @property
+    def article_count(self) -> int:
+        return sum(len(issue.articles) for issue in self.issues)
+
+
+def collect_files(paths: list[Path], report: IngestReport) -> list[Path]:
+    """Files named directly, plus every non-hidden file below named folders, sorted."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        elif path.exists():
+            files.append(path)
+        else:
+            report.skipped.append((str(path), "路径不存在"))
+    return files
+
+
+def parse_files(paths: list[Path], settings: Settings, *, progress: bool = True) -> IngestReport:
+    """Parse every file below `paths`; bad files are recorded in the report, not raised."""
+    report = IngestReport()
+    files = collect_files(paths, report)
+    seen: set[str] = set()
+    for path in tqdm(files, desc="解析", unit="文件", disable=not progress or len(files) < 2):
+        if path.name in seen:
+            report.skipped.append(
+                (str(path), "本次已导入同名文件（索引按文件名区分来源），请改名后再导入")
+            )
+            continue
+        seen.add(path.name)
+        try:
+            report.issues.append(parse_issue(path, settings))
+        except ArchiveQAError as exc:
+            report.skipped.append((path.name, exc.message))
+            log.warning("跳过 %s：%s", path, exc.message)
+    return report
+
+
+def ingest(
+    paths: list[Path], settings: Settings, *, rebuild: bool = False, progress: bool = True
+) -> IngestReport:
+    """Parse files and store them in the index; a re-ingested file replaces its old version."""
+    data = IndexData() if rebuild else load_index(settings.index_dir)
+    report = parse_files(paths, settings, progress=progress)
+    for issue in report.issues:
+        data.issues[issue.source_file] = issue.to_dict()
+    if report.issues or rebuild:
+        save_index(settings.index_dir, data)
+    return report

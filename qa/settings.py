@@ -1,0 +1,74 @@
+"""One settings object for the whole project.
+
+Values come from, in order of precedence: keyword arguments, environment variables
+``ARCHIVE_QA_*``, a TOML file (``ARCHIVE_QA_CONFIG`` or ``archive-qa.toml`` in the working
+directory), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("ARCHIVE_QA_CONFIG", "archive-qa.toml"))
+
+
+class Settings(BaseSettings):
+    """Every tunable of archive-qa in one place."""
+
+    model_config = SettingsConfigDict(env_prefix="ARCHIVE_QA_", extra="ignore")
+
+    # Storage
+    index_dir: Path = Field(Path(".index"), description="Folder of the index (articles, vectors).")
+    models_dir: Path = Field(
+        PROJECT_ROOT / "models", description="Where set-up puts the converted model files."
+    )
+
+    # Ingestion
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped.")
+    supported_extensions: tuple[str, ...] = (".txt", ".md", ".html", ".htm", ".pdf")
+    min_pdf_chars_per_page: int = Field(
+        20, description="Below this many characters a PDF page counts as having no text layer."
+    )
+    known_papers: tuple[str, ...] = Field(
+        (), description="Extra paper names to recognise in mastheads, besides the built-in rules."
+    )
+    heading_max_chars: int = Field(64, description="Longest line that can be a headline.")
+    intertitle_min_cohesion: float = Field(
+        0.15,
+        description=(
+            "A heading followed by body text (no byline) is an intertitle of the current article "
+            "when its lexical cohesion with the article so far reaches this (see index.segment)."
+        ),
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
