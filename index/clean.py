@@ -58,15 +58,14 @@ def normalize_whitespace(text: str) -> str:
 def is_spaced_ocr(lines: list[str]) -> bool:
     """True when the text is full of spaces between Chinese characters (OCR of narrow columns).
 
-    Counts spaces between two CJK characters per 100 characters of long lines: print in
-    ordinary files has almost none, column-OCR output has one every line-width.
+    Counts spaces between two CJK characters per 100 characters of long lines (bylines, whose
+    names are spaced on purpose, left out): ordinary print has almost none, column OCR has
+    one every line-width.
     """
-    long_lines = [line for line in lines if len(line) >= 30]
-    if not long_lines:
-        return False
+    long_lines = [_LEADING_BYLINE.sub("", line) for line in lines if len(line) >= 30]
     chars = sum(len(line) for line in long_lines)
     gaps = sum(len(_SPACE_BETWEEN_CJK.findall(line)) for line in long_lines)
-    return gaps * 100 / chars >= 1.0
+    return gaps >= 5 and gaps * 100 / max(chars, 1) >= 1.0
 
 
 def remove_cjk_spaces(line: str, *, keep_byline: bool) -> str:

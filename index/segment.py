@@ -251,7 +251,8 @@ class _Lexicon:
 
     def __init__(self, texts: list[str]) -> None:
         self._vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), sublinear_tf=True)
-        self._vectorizer.fit(texts or [""])
+        # a placeholder keeps the vocabulary non-empty for issues without paragraphs
+        self._vectorizer.fit([text for text in texts if len(text) >= 2] or ["--"])
         self._idf = dict(
             zip(self._vectorizer.get_feature_names_out(), self._vectorizer.idf_, strict=True)
         )

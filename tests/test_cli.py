@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main
+from tests.conftest import DATA, SEEDS
+
+
+@pytest.fixture
+def index_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from qa.settings import get_settings
+
+    index_dir = tmp_path / "index"
+    monkeypatch.setenv("ARCHIVE_QA_INDEX_DIR", str(index_dir))
+    get_settings.cache_clear()
+    yield index_dir
+    get_settings.cache_clear()
+
+
+def test_ingest_and_info_json(index_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ingest", str(SEEDS)]) == 0
+    out = capsys.readouterr().out
+    assert "读取文件 5 个" in out and "跳过 0 个" in out
+    assert main(["info", "--json"]) == 0
+    sources = json.loads(capsys.readouterr().out)["sources"]
+    assert len(sources) == 5
+    for source in sources:
+        assert {"file", "paper", "date", "date_inferred", "issue_no", "total_issue_no"} <= set(
+            source
+        )
+        for article in source["articles"]:
+            assert {"id", "title", "byline", "text"} <= set(article)
+    by_file = {s["file"]: s for s in sources}
+    assert by_file["000_5f1999aa854af018.txt"]["date"] == "2021-01-15"
+    assert by_file["001_113e799c9f3168ec.txt"]["date"] is None
+
+
+def test_info_text_lists_headlines(index_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["ingest", str(SEEDS / "003_e8fc69560c1c029f.txt")])
+    capsys.readouterr()
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "上城报  2020-04-21  第1492期  本期4版" in out
+    assert "- 我区召开招商引资工作推进会" in out
+
+
+def test_bad_files_are_reported_and_the_rest_ingested(
+    index_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "ingest",
+            str(DATA / "sample_gbk.txt"),
+            str(DATA / "empty.txt"),
+            str(DATA / "binary.txt"),
+            str(DATA / "notes.rtf"),
+            str(DATA / "nope.txt"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "读取文件 1 个" in out and "跳过 4 个" in out
+    assert "empty.txt：文件为空" in out
+    assert "binary.txt" in out and "notes.rtf：不支持的文件类型" in out
+    assert "nope.txt：路径不存在" in out
+    main(["info", "--json"])
+    assert [s["file"] for s in json.loads(capsys.readouterr().out)["sources"]] == ["sample_gbk.txt"]
+
+
+def test_corrupt_index_exits_with_chinese_message(
+    index_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index_env.mkdir()
+    (index_env / "manifest.json").write_text("garbage", encoding="utf-8")
+    assert main(["info"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("错误：") and "rebuild" in err and "Traceback" not in err
