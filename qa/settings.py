@@ -33,8 +33,13 @@ class Settings(BaseSettings):
 
     # Storage
     index_dir: Path = Field(Path(".index"), description="Folder of the index (articles, vectors).")
-    models_dir: Path = Field(
-        PROJECT_ROOT / "models", description="Where set-up puts the converted model files."
+    embedding_model_path: Path = Field(
+        PROJECT_ROOT / "models" / "multilingual-e5-small",
+        description="sentence-transformers folder of the embedding model (set-up converts it).",
+    )
+    llm_model_path: Path = Field(
+        PROJECT_ROOT / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        description="GGUF file of the local language model (set-up assembles it).",
     )
 
     # Ingestion
