@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
+from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
+from index.build import model_id_of, refresh_passages
 from index.parse import parse_issue
 from index.schema import Issue
 from index.store import IndexData, load_index, save_index
@@ -28,6 +30,8 @@ class IngestReport:
 
     issues: list[Issue] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, Chinese reason)
+    passage_count: int = 0  # passages of the ingested issues
+    embedded: int = 0  # passages that needed new vectors
 
     @property
     def article_count(self) -> int:
@@ -98,13 +102,60 @@ def parse_files(paths: list[Path], settings: Settings, *, progress: bool = True)
 
 
 def ingest(
-    paths: list[Path], settings: Settings, *, rebuild: bool = False, progress: bool = True
+    paths: list[Path],
+    settings: Settings,
+    embeddings: Embeddings,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
 ) -> IngestReport:
-    """Parse files and store them in the index; a re-ingested file replaces its old version."""
-    data = IndexData() if rebuild else load_index(settings.index_dir)
+    """Parse files and store them in the index; a re-ingested file replaces its old version.
+
+    With `rebuild` the index starts over, but vectors of unchanged passages are reused.
+    """
+    if rebuild:
+        data = _previous_for_reuse(settings, model_id_of(embeddings))
+        changed = {passage.source_file for passage in data.passages}
+        data.issues = {}
+    else:
+        data = load_index(settings.index_dir)
+        data.check_model(model_id_of(embeddings))
+        changed = set()
     report = parse_files(paths, settings, progress=progress)
     for issue in report.issues:
         data.issues[issue.source_file] = issue.to_dict()
-    if report.issues or rebuild:
+        changed.add(issue.source_file)
+    if changed or rebuild:
+        report.embedded = refresh_passages(
+            data,
+            changed,
+            embeddings,
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            progress=progress,
+        )
         save_index(settings.index_dir, data)
+    report.passage_count = sum(
+        1
+        for passage in data.passages
+        if passage.source_file in {i.source_file for i in report.issues}
+    )
     return report
+
+
+def _previous_for_reuse(settings: Settings, model_id: str) -> IndexData:
+    """The old index as a source of vectors for a rebuild; empty when unusable."""
+    try:
+        previous = load_index(settings.index_dir)
+    except ArchiveQAError:
+        return IndexData(generation=_generation_of(settings.index_dir))
+    if previous.embedding_model != model_id:
+        return IndexData(generation=previous.generation)
+    return previous
+
+
+def _generation_of(index_dir: Path) -> int:
+    numbers = [
+        int(p.name.split("-")[1]) for p in index_dir.glob("gen-*") if p.name.split("-")[1].isdigit()
+    ]
+    return max(numbers, default=0)

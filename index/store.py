@@ -2,9 +2,13 @@
 
 Layout::
 
-    <index_dir>/manifest.json        schema version, current generation, sources, counts
+    <index_dir>/manifest.json        schema version, generation, embedding model, chunker,
+                                     sources with content hashes, counts
     <index_dir>/gen-000007/          one complete generation of the data files
         issues.jsonl                 one parsed issue (with its articles) per line
+        passages.jsonl               one passage per line (with its BM25 tokens)
+        vectors.faiss                FAISS inner-product index, row i = passage i
+        bm25/                        bm25s index over the passages' jieba tokens
 
 A write builds a new generation folder completely, then replaces ``manifest.json`` with
 ``os.replace`` (atomic on POSIX), and only then removes older generations. A crash at any
@@ -14,33 +18,68 @@ point leaves the previous manifest pointing at a complete generation.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bm25s
+import faiss
+import numpy as np
+
+from index.chunk import Passage
 from qa.errors import ArchiveQAError
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 ISSUES_FILE = "issues.jsonl"
+PASSAGES_FILE = "passages.jsonl"
+VECTORS_FILE = "vectors.faiss"
+BM25_DIR = "bm25"
 REBUILD_HINT = "重建索引：archive-qa ingest --rebuild 路径…"
 
 
 @dataclass
 class IndexData:
-    """Everything the index holds, in memory: parsed issues by source file name."""
+    """Everything the index holds, in memory.
+
+    `passages[i]`, `vectors[i]` and `tokens[i]` describe the same passage. The FAISS and BM25
+    indexes are built from them when saved and read back when loaded.
+    """
 
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    passages: list[Passage] = field(default_factory=list)
+    tokens: list[list[str]] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    embedding_model: str | None = None
+    chunker: dict[str, Any] = field(default_factory=dict)
     created: str | None = None
     generation: int = 0
+    faiss_index: Any = None
+    bm25: Any = None
 
     @property
     def article_count(self) -> int:
         return sum(len(issue["articles"]) for issue in self.issues.values())
+
+    @property
+    def dimension(self) -> int | None:
+        return int(self.vectors.shape[1]) if self.vectors.size else None
+
+    def check_model(self, model_id: str) -> None:
+        """Refuse to mix vectors of two embedding models."""
+        if self.passages and self.embedding_model and self.embedding_model != model_id:
+            raise ArchiveQAError(
+                f"索引由嵌入模型“{self.embedding_model}”建立，当前配置的是“{model_id}”，向量不可混用。"
+                f"{REBUILD_HINT}（或把 ARCHIVE_QA_EMBEDDING_BACKEND 改回原值）"
+            )
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -63,6 +102,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
 def load_index(index_dir: Path) -> IndexData:
     """Load the index; an absent index is empty. A broken one raises `ArchiveQAError`."""
     manifest_path = index_dir / MANIFEST
@@ -80,23 +124,69 @@ def load_index(index_dir: Path) -> IndexData:
             f"索引格式版本为 {version}，本程序需要 {SCHEMA_VERSION}。{REBUILD_HINT}",
             source=str(index_dir),
         )
-    generation_dir = index_dir / manifest.get("generation_dir", "")
-    issues_path = generation_dir / ISSUES_FILE
-    issues: dict[str, dict[str, Any]] = {}
+    folder = index_dir / manifest.get("generation_dir", "")
     try:
-        with issues_path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    issue = json.loads(line)
-                    issues[issue["file"]] = issue
-    except (OSError, json.JSONDecodeError, KeyError) as exc:
+        issues = {issue["file"]: issue for issue in _read_jsonl(folder / ISSUES_FILE)}
+        rows = _read_jsonl(folder / PASSAGES_FILE)
+        tokens = [row.pop("tokens") for row in rows]
+        passages = [Passage.from_dict(row) for row in rows]
+        faiss_index = faiss.read_index(str(folder / VECTORS_FILE)) if passages else None
+        bm25 = bm25s.BM25.load(str(folder / BM25_DIR), show_progress=False) if passages else None
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
         raise ArchiveQAError(
-            f"索引数据损坏或缺失（{exc}）。{REBUILD_HINT}", source=str(issues_path)
+            f"索引数据损坏或缺失（{exc}）。{REBUILD_HINT}", source=str(folder)
         ) from exc
-    expected = set(manifest.get("sources", {}))
-    if expected != set(issues):
+    vectors = (
+        faiss_index.reconstruct_n(0, faiss_index.ntotal)
+        if faiss_index is not None
+        else np.zeros((0, 0), dtype=np.float32)
+    )
+    expected_dimension = manifest.get("embedding", {}).get("dimension")
+    if (
+        set(manifest.get("sources", {})) != set(issues)
+        or len(vectors) != len(passages)
+        or (passages and vectors.shape[1] != expected_dimension)
+    ):
         raise ArchiveQAError(f"索引清单与数据不一致。{REBUILD_HINT}", source=str(index_dir))
-    return IndexData(issues, manifest.get("created"), int(manifest.get("generation", 0)))
+    return IndexData(
+        issues=issues,
+        passages=passages,
+        tokens=tokens,
+        vectors=vectors,
+        embedding_model=manifest.get("embedding", {}).get("model"),
+        chunker=manifest.get("chunker", {}),
+        created=manifest.get("created"),
+        generation=int(manifest.get("generation", 0)),
+        faiss_index=faiss_index,
+        bm25=bm25,
+    )
+
+
+def _write_generation(folder: Path, data: IndexData) -> None:
+    with (folder / ISSUES_FILE).open("w", encoding="utf-8") as handle:
+        for name in sorted(data.issues):
+            handle.write(json.dumps(data.issues[name], ensure_ascii=False) + "\n")
+    with (folder / PASSAGES_FILE).open("w", encoding="utf-8") as handle:
+        for passage, tokens in zip(data.passages, data.tokens, strict=True):
+            row = {**passage.to_dict(), "tokens": tokens}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    data.faiss_index = data.bm25 = None
+    if data.passages:
+        data.faiss_index = faiss.IndexFlatIP(data.vectors.shape[1])
+        data.faiss_index.add(np.ascontiguousarray(data.vectors, dtype=np.float32))
+        faiss.write_index(data.faiss_index, str(folder / VECTORS_FILE))
+        data.bm25 = bm25s.BM25()
+        data.bm25.index(data.tokens, show_progress=False)
+        data.bm25.save(str(folder / BM25_DIR), show_progress=False)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
 
 
 def save_index(index_dir: Path, data: IndexData) -> None:
@@ -107,11 +197,8 @@ def save_index(index_dir: Path, data: IndexData) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=index_dir))
     try:
         staging.chmod(0o755)
-        with (staging / ISSUES_FILE).open("w", encoding="utf-8") as handle:
-            for name in sorted(data.issues):
-                handle.write(json.dumps(data.issues[name], ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        _write_generation(staging, data)
+        _fsync_tree(staging)
         if final_dir.exists():  # left over from a crash after staging, before the manifest
             shutil.rmtree(final_dir)
         os.replace(staging, final_dir)
@@ -119,15 +206,23 @@ def save_index(index_dir: Path, data: IndexData) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     now = _now()
+    passage_counts = Counter(passage.source_file for passage in data.passages)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "generation": generation,
         "generation_dir": final_dir.name,
         "created": data.created or now,
         "updated": now,
-        "counts": {"sources": len(data.issues), "articles": data.article_count},
+        "embedding": {"model": data.embedding_model, "dimension": data.dimension},
+        "chunker": data.chunker,
+        "counts": {
+            "sources": len(data.issues),
+            "articles": data.article_count,
+            "passages": len(data.passages),
+        },
         "sources": {
             name: {
+                "passages": passage_counts.get(name, 0),
                 "content_hash": issue["content_hash"],
                 "paper": issue.get("paper"),
                 "date": issue.get("date"),

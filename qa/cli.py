@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from index.ingest import IngestReport, ingest
-from index.store import load_index
+from index.store import load_index, save_index
 from qa.errors import ArchiveQAError
 from qa.settings import get_settings
 
@@ -45,11 +45,67 @@ def _print_report(report: IngestReport) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from qa.embed import load_embeddings
+
     settings = get_settings()
-    report = ingest([Path(p) for p in args.paths], settings, rebuild=args.rebuild)
+    embeddings = load_embeddings(settings)
+    report = ingest([Path(p) for p in args.paths], settings, embeddings, rebuild=args.rebuild)
     _print_report(report)
-    print(f"索引目录：{settings.index_dir}")
+    print(
+        f"段落 {report.passage_count} 个（新向量化 {report.embedded} 个）；索引目录：{settings.index_dir}"
+    )
     return 1 if report.skipped else 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from index.build import remove_sources
+
+    settings = get_settings()
+    data = load_index(settings.index_dir)
+    missing = remove_sources(data, args.sources)
+    removed = [name for name in args.sources if name not in missing]
+    if removed:
+        save_index(settings.index_dir, data)
+    for name in removed:
+        print(f"  ✓ 已删除 {name}")
+    for name in missing:
+        print(f"  ✗ {name}：索引中没有这个来源（archive-qa info 可列出全部来源）")
+    return 1 if missing else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa import evaluate
+
+    if args.compare:
+        print(evaluate.compare_runs(Path(args.compare[0]), Path(args.compare[1])))
+        return 0
+    if not args.file:
+        raise ArchiveQAError("请给出测试集文件：archive-qa eval FILE.jsonl")
+    from qa.embed import load_embeddings
+    from qa.retrieve import build_retriever
+
+    settings = get_settings()
+    questions = evaluate.load_test_set(Path(args.file))
+    data = load_index(settings.index_dir)
+    if not data.passages:
+        raise ArchiveQAError(
+            "索引为空，请先导入：archive-qa ingest seeds/", source=str(settings.index_dir)
+        )
+    embeddings = load_embeddings(settings)
+    data.check_model(embeddings.model_id)
+    retriever = build_retriever(data, embeddings, settings, k=args.k, mode=args.mode)
+    results = evaluate.evaluate_retrieval(questions, retriever)
+    summary = evaluate.summarize(results)
+    summary["config"] = {"mode": args.mode, "k": args.k, "embedding_model": embeddings.model_id}
+    print(evaluate.format_table(summary))
+    dense = summary["dense_top1_score"]
+    print(
+        f"最高向量相似度 top-1 dense cosine：可回答 {dense['answerable']}；不可回答 {dense['unanswerable']}"
+    )
+    if args.out:
+        evaluate.write_run(Path(args.out), summary, results)
+        print(f"结果已写入 {args.out}/summary.json 与 questions.jsonl")
+    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -107,6 +163,21 @@ def build_parser() -> argparse.ArgumentParser:
     info_parser = sub.add_parser("info", help="列出已导入的来源和文章 (list sources)")
     info_parser.add_argument("--json", action="store_true", help="输出 JSON")
     info_parser.set_defaults(func=cmd_info)
+
+    remove_parser = sub.add_parser("remove", help="从索引删除来源 (remove sources)")
+    remove_parser.add_argument("sources", nargs="+", help="来源文件名（见 archive-qa info）")
+    remove_parser.set_defaults(func=cmd_remove)
+
+    eval_parser = sub.add_parser("eval", help="用 JSONL 测试集评测 (evaluate on a test set)")
+    eval_parser.add_argument("file", nargs="?", help="测试集 JSONL")
+    eval_parser.add_argument(
+        "--retrieval-only", action="store_true", help="只评检索（目前唯一模式）"
+    )
+    eval_parser.add_argument("--k", type=int, default=5, help="每题取回的段落数")
+    eval_parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    eval_parser.add_argument("--out", help="写出 summary.json 与 questions.jsonl 的目录")
+    eval_parser.add_argument("--compare", nargs=2, metavar=("A", "B"), help="并排比较两次结果")
+    eval_parser.set_defaults(func=cmd_eval)
 
     bench_parser = sub.add_parser("bench", help="性能测试 (benchmarks)")
     bench_parser.add_argument("target", choices=["parse"], help="parse: 解析速度")

@@ -7,6 +7,7 @@ directory), then the defaults below.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "models" / "multilingual-e5-small",
         description="sentence-transformers folder of the embedding model (set-up converts it).",
     )
+    embedding_backend: str = Field(
+        "onnx-int8", description="torch (sentence-transformers fp32) or onnx-int8 (faster)."
+    )
+    embedding_batch_size: int = Field(32, gt=0)
+    threads: int = Field(2, gt=0, description="CPU threads for the models.")
     llm_model_path: Path = Field(
         PROJECT_ROOT / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         description="GGUF file of the local language model (set-up assembles it).",
@@ -50,6 +56,21 @@ class Settings(BaseSettings):
     )
     known_papers: tuple[str, ...] = Field(
         (), description="Extra paper names to recognise in mastheads, besides the built-in rules."
+    )
+    chunk_size: int = Field(
+        220, gt=20, description="Passage length in characters (LangChain splitter)."
+    )
+    chunk_overlap: int = Field(40, ge=0, description="Characters shared by neighbouring passages.")
+    retrieval_k: int = Field(5, gt=0, description="Passages returned per question.")
+    retrieval_depth: int = Field(50, gt=0, description="Candidates taken from each ranker.")
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    rrf_k: int = Field(60, gt=0, description="Reciprocal rank fusion constant.")
+    date_boost: float = Field(
+        0.3, ge=0, description="Boost for passages from a year/month the question names."
+    )
+    today: dt.date | None = Field(
+        None, description="Reference date for 今年/去年 (default: today)."
     )
     heading_max_chars: int = Field(64, description="Longest line that can be a headline.")
     intertitle_min_cohesion: float = Field(

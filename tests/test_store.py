@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from index.ingest import ingest
 from index.store import MANIFEST, SCHEMA_VERSION, IndexData, load_index, save_index
@@ -12,37 +13,46 @@ from qa.errors import ArchiveQAError
 from qa.settings import Settings
 from tests.conftest import DATA, SEEDS
 
+FAKE = DeterministicFakeEmbedding(size=16)
+
 
 def test_ingest_then_load_round_trip(settings: Settings) -> None:
-    report = ingest([SEEDS], settings, progress=False)
+    report = ingest([SEEDS], settings, FAKE, progress=False)
     assert len(report.issues) == 5 and not report.skipped
     data = load_index(settings.index_dir)
     assert set(data.issues) == {p.name for p in SEEDS.glob("*.txt")}
     assert data.article_count == report.article_count
     manifest = json.loads((settings.index_dir / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["schema_version"] == SCHEMA_VERSION
-    assert manifest["counts"] == {"sources": 5, "articles": report.article_count}
+    assert manifest["counts"] == {
+        "sources": 5,
+        "articles": report.article_count,
+        "passages": len(data.passages),
+    }
+    assert manifest["embedding"] == {"model": "DeterministicFakeEmbedding", "dimension": 16}
+    assert data.vectors.shape == (len(data.passages), 16) == (data.faiss_index.ntotal, 16)
+    assert len(data.tokens) == len(data.passages)
 
 
 def test_reingest_replaces_instead_of_duplicating(settings: Settings, tmp_path: Path) -> None:
-    ingest([SEEDS], settings, progress=False)
+    ingest([SEEDS], settings, FAKE, progress=False)
     before = load_index(settings.index_dir).article_count
-    ingest([SEEDS / "000_5f1999aa854af018.txt"], settings, progress=False)
+    ingest([SEEDS / "000_5f1999aa854af018.txt"], settings, FAKE, progress=False)
     after = load_index(settings.index_dir)
     assert after.article_count == before
     assert len(list(settings.index_dir.glob("gen-*"))) == 1  # old generations cleaned up
 
 
 def test_rebuild_starts_over(settings: Settings) -> None:
-    ingest([SEEDS], settings, progress=False)
-    ingest([DATA / "sample_issue.txt"], settings, rebuild=True, progress=False)
+    ingest([SEEDS], settings, FAKE, progress=False)
+    ingest([DATA / "sample_issue.txt"], settings, FAKE, rebuild=True, progress=False)
     assert set(load_index(settings.index_dir).issues) == {"sample_issue.txt"}
 
 
 def test_crash_while_writing_leaves_previous_index_loadable(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ingest([SEEDS], settings, progress=False)
+    ingest([SEEDS], settings, FAKE, progress=False)
     before = load_index(settings.index_dir)
 
     real_replace = os.replace
@@ -54,13 +64,13 @@ def test_crash_while_writing_leaves_previous_index_loadable(
 
     monkeypatch.setattr(os, "replace", crash_on_manifest)
     with pytest.raises(OSError):
-        ingest([DATA / "sample_issue.txt"], settings, progress=False)
+        ingest([DATA / "sample_issue.txt"], settings, FAKE, progress=False)
     monkeypatch.undo()
     after = load_index(settings.index_dir)
     assert set(after.issues) == set(before.issues)
     assert not list(settings.index_dir.glob(".manifest.json.*"))  # no temp file left behind
     # and the next write still works
-    ingest([DATA / "sample_issue.txt"], settings, progress=False)
+    ingest([DATA / "sample_issue.txt"], settings, FAKE, progress=False)
     assert "sample_issue.txt" in load_index(settings.index_dir).issues
 
 
@@ -82,10 +92,9 @@ def test_other_schema_version_is_a_clear_error(settings: Settings) -> None:
 
 
 def test_missing_data_files_are_a_clear_error(settings: Settings) -> None:
-    ingest([SEEDS], settings, progress=False)
+    ingest([SEEDS], settings, FAKE, progress=False)
     for generation in settings.index_dir.glob("gen-*"):
-        for file in generation.iterdir():
-            file.unlink()
+        (generation / "passages.jsonl").unlink()
     with pytest.raises(ArchiveQAError, match="损坏或缺失"):
         load_index(settings.index_dir)
 

@@ -1,0 +1,245 @@
+"""Scripted evaluation over a JSONL test set (format and metrics: DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from qa.errors import ArchiveQAError
+from qa.metrics import normalize
+from qa.retrieve import Hit, HybridRetriever
+
+SUPPORT_THRESHOLD = 0.8
+HIT_KS = (1, 3, 5)
+MRR_DEPTH = 10
+
+
+def supports(quote: str, passage_text: str) -> bool:
+    """The longest common substring covers at least 80% of the normalised quote."""
+    needle, haystack = normalize(quote), normalize(passage_text)
+    if not needle:
+        return False
+    if needle in haystack:
+        return True
+    match = SequenceMatcher(None, needle, haystack, autojunk=False).find_longest_match()
+    return match.size >= SUPPORT_THRESHOLD * len(needle)
+
+
+def load_test_set(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        raise ArchiveQAError("测试集文件不存在", source=str(path))
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ArchiveQAError(
+                f"第 {number} 行不是合法的 JSON：{exc.msg}", source=str(path)
+            ) from exc
+        if not isinstance(row, dict) or "question" not in row:
+            raise ArchiveQAError(f"第 {number} 行缺少 question 字段", source=str(path))
+        row.setdefault("id", f"q{number}")
+        row.setdefault("type", "unknown")
+        row.setdefault("evidence", [])
+        row.setdefault("history", [])
+        questions.append(row)
+    if not questions:
+        raise ArchiveQAError("测试集为空", source=str(path))
+    return questions
+
+
+def retrieval_query(question: dict[str, Any]) -> str:
+    """What retrieval searches for. A follow-up carries the user's earlier questions along,
+    so that "那它什么时候完工？" still finds the subject named before."""
+    earlier = [
+        turn["content"] for turn in question.get("history", []) if turn.get("role") == "user"
+    ]
+    return " ".join([*earlier[-2:], question["question"]])
+
+
+def first_supporting_rank(question: dict[str, Any], hits: list[Hit]) -> tuple[int | None, set[int]]:
+    """Rank (1-based) of the first passage supporting any evidence quote, and which quotes
+    (by index) the top-5 passages support."""
+    first: int | None = None
+    covered: set[int] = set()
+    for rank, hit in enumerate(hits, start=1):
+        for number, evidence in enumerate(question["evidence"]):
+            if hit.passage.source_file != evidence["file"]:
+                continue
+            if supports(evidence["quote"], hit.passage.text):
+                first = first or rank
+                if rank <= 5:
+                    covered.add(number)
+    return first, covered
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    type: str
+    answerable: bool
+    query: str
+    first_rank: int | None
+    recall5: float
+    latency_ms: float
+    top_dense: float
+    retrieved: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "standalone_question": self.query,
+            "first_supporting_rank": self.first_rank,
+            "recall@5": self.recall5,
+            "latency_ms": round(self.latency_ms, 2),
+            "top_dense_score": self.top_dense,
+            "retrieved": self.retrieved,
+        }
+
+
+def evaluate_retrieval(
+    questions: list[dict[str, Any]], retriever: HybridRetriever, *, progress: bool = True
+) -> list[QuestionResult]:
+    results = []
+    for question in tqdm(questions, desc="评测", unit="题", disable=not progress):
+        query = retrieval_query(question)
+        found = retriever.search(query, k=MRR_DEPTH)
+        first, covered = first_supporting_rank(question, found.hits)
+        evidence = question["evidence"]
+        results.append(
+            QuestionResult(
+                id=question["id"],
+                type=question["type"],
+                answerable=bool(evidence),
+                query=query,
+                first_rank=first,
+                recall5=len(covered) / len(evidence) if evidence else 0.0,
+                latency_ms=found.seconds * 1000,
+                top_dense=max((hit.dense_score for hit in found.hits), default=0.0),
+                retrieved=[
+                    {
+                        "file": hit.passage.source_file,
+                        "title": hit.passage.title,
+                        "text": hit.passage.text,
+                        "score": round(hit.score, 6),
+                        "dense_score": round(hit.dense_score, 4),
+                        "bm25_score": round(hit.bm25_score, 3),
+                    }
+                    for hit in found.hits
+                ],
+            )
+        )
+    return results
+
+
+def retrieval_metrics(results: list[QuestionResult]) -> dict[str, Any]:
+    """hit@k, recall@5 and MRR@10 over answerable questions; latency over all."""
+    answerable = [r for r in results if r.answerable]
+    n = len(answerable)
+    metrics: dict[str, Any] = {"n": n}
+    for k in HIT_KS:
+        metrics[f"hit@{k}"] = _mean(
+            [1.0 if r.first_rank and r.first_rank <= k else 0.0 for r in answerable]
+        )
+    metrics["recall@5"] = _mean([r.recall5 for r in answerable])
+    metrics["mrr@10"] = _mean([1 / r.first_rank if r.first_rank else 0.0 for r in answerable])
+    latencies = [r.latency_ms for r in results]
+    metrics["latency_p50_ms"] = round(percentile(latencies, 50), 2)
+    metrics["latency_p95_ms"] = round(percentile(latencies, 95), 2)
+    return metrics
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def summarize(results: list[QuestionResult]) -> dict[str, Any]:
+    summary = retrieval_metrics(results)
+    by_type: dict[str, list[QuestionResult]] = defaultdict(list)
+    for result in results:
+        by_type[result.type].append(result)
+    summary["by_type"] = {name: retrieval_metrics(group) for name, group in sorted(by_type.items())}
+    summary["questions"] = len(results)
+    summary["dense_top1_score"] = {
+        "answerable": _distribution([r.top_dense for r in results if r.answerable]),
+        "unanswerable": _distribution([r.top_dense for r in results if not r.answerable]),
+    }
+    return summary
+
+
+def _distribution(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    return {
+        "min": round(min(values), 4),
+        "p10": round(percentile(values, 10), 4),
+        "median": round(statistics.median(values), 4),
+        "max": round(max(values), 4),
+    }
+
+
+TABLE_KEYS = (
+    "n",
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "recall@5",
+    "mrr@10",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    rows = [("全部 overall", summary), *summary.get("by_type", {}).items()]
+    header = f"{'类型 type':<16}" + "".join(f"{key:>15}" for key in TABLE_KEYS)
+    lines = [header, "-" * len(header)]
+    for name, metrics in rows:
+        lines.append(f"{name:<16}" + "".join(f"{metrics.get(key, 0):>15}" for key in TABLE_KEYS))
+    return "\n".join(lines)
+
+
+def write_run(out_dir: Path, summary: dict[str, Any], results: list[QuestionResult]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    with (out_dir / "questions.jsonl").open("w", encoding="utf-8") as handle:
+        for result in results:
+            handle.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+
+
+def compare_runs(first: Path, second: Path) -> str:
+    """Two runs' summaries side by side, with the difference."""
+    summaries = []
+    for folder in (first, second):
+        path = folder / "summary.json" if folder.is_dir() else folder
+        if not path.exists():
+            raise ArchiveQAError("找不到 summary.json", source=str(path))
+        summaries.append(json.loads(path.read_text(encoding="utf-8")))
+    keys = [
+        k for k in summaries[0] if isinstance(summaries[0][k], int | float) and k in summaries[1]
+    ]
+    lines = [f"{'指标 metric':<20}{first!s:>24}{second!s:>24}{'差 diff':>12}"]
+    for key in keys:
+        a, b = summaries[0][key], summaries[1][key]
+        lines.append(f"{key:<20}{a:>24}{b:>24}{b - a:>+12.4f}")
+    return "\n".join(lines)

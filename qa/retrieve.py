@@ -1,0 +1,191 @@
+"""Hybrid retrieval: dense (FAISS, e5) and BM25 (jieba tokens), fused by reciprocal rank.
+
+Each result keeps three scores: the fused RRF score that orders the list, the dense cosine
+(comparable across questions: used to decide that nothing relevant was found), and BM25.
+Filters (paper, date range) restrict both rankers before fusion; years and months named in
+the question boost passages from matching issues.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import faiss
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from index.chunk import Passage
+from index.store import IndexData
+from index.tokenize import tokenize
+from qa.dates import DateMention, find_dates
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions a user sets beside the chat."""
+
+    papers: tuple[str, ...] = ()
+    date_from: str | None = None  # ISO, inclusive
+    date_to: str | None = None
+
+    def allows(self, passage: Passage) -> bool:
+        if self.papers and passage.paper not in self.papers:
+            return False
+        if self.date_from and (not passage.date or passage.date < self.date_from):
+            return False
+        return not (self.date_to and (not passage.date or passage.date > self.date_to))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.papers or self.date_from or self.date_to)
+
+
+@dataclass
+class Hit:
+    """A retrieved passage with its scores and ranks (1-based; None when not in that list)."""
+
+    passage: Passage
+    score: float
+    dense_score: float
+    bm25_score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass
+class RetrievalResult:
+    hits: list[Hit]
+    dates: list[DateMention] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain retriever over an `IndexData`; see the module docstring."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: Any
+    embeddings: Any
+    k: int = 5
+    depth: int = 50
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    rrf_k: int = 60
+    date_boost: float = 0.3
+    filters: Filters = Filters()
+    today: dt.date | None = None
+    mode: str = "hybrid"  # hybrid | dense | bm25 (for measurements)
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [
+            Document(
+                page_content=hit.passage.text,
+                metadata={
+                    **hit.passage.to_dict(),
+                    "score": hit.score,
+                    "dense_score": hit.dense_score,
+                    "bm25_score": hit.bm25_score,
+                },
+            )
+            for hit in self.search(query).hits
+        ]
+
+    def search(
+        self, query: str, k: int | None = None, filters: Filters | None = None
+    ) -> RetrievalResult:
+        start = time.perf_counter()
+        data: IndexData = self.index
+        k = k or self.k
+        filters = filters or self.filters
+        if not data.passages:
+            return RetrievalResult([], seconds=time.perf_counter() - start)
+        allowed = (
+            np.fromiter(
+                (filters.allows(p) for p in data.passages), dtype=bool, count=len(data.passages)
+            )
+            if filters.active
+            else None
+        )
+        query_vector, dense_order = self._dense(query, allowed)
+        bm25_scores, bm25_order = self._bm25(query, allowed)
+        fused: dict[int, float] = {}
+        if self.mode in ("hybrid", "dense"):
+            for rank, row in enumerate(dense_order, start=1):
+                fused[row] = fused.get(row, 0.0) + self.dense_weight / (self.rrf_k + rank)
+        if self.mode in ("hybrid", "bm25"):
+            for rank, row in enumerate(bm25_order, start=1):
+                fused[row] = fused.get(row, 0.0) + self.bm25_weight / (self.rrf_k + rank)
+        dates = find_dates(query, self.today)
+        if dates and self.date_boost:
+            for row in fused:
+                match = max(mention.matches(data.passages[row].date) for mention in dates)
+                fused[row] *= 1 + self.date_boost * match / 2
+        dense_rank = {row: rank for rank, row in enumerate(dense_order, start=1)}
+        bm25_rank = {row: rank for rank, row in enumerate(bm25_order, start=1)}
+        best = sorted(fused, key=lambda row: fused[row], reverse=True)[:k]
+        hits = [
+            Hit(
+                passage=data.passages[row],
+                score=fused[row],
+                dense_score=float(data.vectors[row] @ query_vector),
+                bm25_score=float(bm25_scores[row]),
+                dense_rank=dense_rank.get(row),
+                bm25_rank=bm25_rank.get(row),
+            )
+            for row in best
+        ]
+        return RetrievalResult(hits, dates, time.perf_counter() - start)
+
+    def _dense(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
+        """The query vector and the top `depth` rows from FAISS."""
+        data: IndexData = self.index
+        vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)[None, :]
+        params = None
+        if allowed is not None:
+            ids = np.flatnonzero(allowed).astype(np.int64)
+            if not len(ids):
+                return vector[0], []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+        depth = min(self.depth, len(data.passages))
+        _, rows = data.faiss_index.search(vector, depth, params=params)
+        return vector[0], [int(r) for r in rows[0] if r >= 0]
+
+    def _bm25(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
+        data: IndexData = self.index
+        tokens = tokenize(query)
+        if not tokens:
+            return np.zeros(len(data.passages), np.float32), []
+        scores = np.asarray(data.bm25.get_scores(tokens), dtype=np.float32)
+        ranked = scores.copy()
+        if allowed is not None:
+            ranked[~allowed] = -np.inf
+        depth = min(self.depth, len(ranked))
+        top = np.argpartition(-ranked, depth - 1)[:depth]
+        top = top[np.argsort(-ranked[top], kind="stable")]
+        return scores, [int(row) for row in top if ranked[row] > 0]
+
+
+def build_retriever(
+    index: IndexData, embeddings: Embeddings, settings: Any, **overrides: Any
+) -> HybridRetriever:
+    """A retriever configured from settings (weights, depth, k), with optional overrides."""
+    options = {
+        "k": settings.retrieval_k,
+        "depth": settings.retrieval_depth,
+        "dense_weight": settings.dense_weight,
+        "bm25_weight": settings.bm25_weight,
+        "rrf_k": settings.rrf_k,
+        "date_boost": settings.date_boost,
+        "today": settings.today,
+    }
+    options.update(overrides)
+    return HybridRetriever(index=index, embeddings=embeddings, **options)
