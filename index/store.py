@@ -25,6 +25,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,12 @@ class IndexData:
     @property
     def article_count(self) -> int:
         return sum(len(issue["articles"]) for issue in self.issues.values())
+
+    @cached_property
+    def masthead_mask(self) -> np.ndarray:
+        return np.fromiter(
+            (p.kind == "masthead" for p in self.passages), dtype=bool, count=len(self.passages)
+        )
 
     @property
     def dimension(self) -> int | None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import resource
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from index.ingest import parse_files
+from qa.dates import parse_loose_date
 from qa.errors import ArchiveQAError
 from qa.settings import Settings
 
@@ -64,3 +69,126 @@ def bench_parse(source_dir: Path, files: int, settings: Settings) -> ParseBenchR
         seconds=seconds,
         peak_rss_mb=peak_rss_mb(),
     )
+
+
+# ---------------------------------------------------------------- CRUD retrieval benchmark
+
+CRUD_MODES = ("hybrid", "bm25", "dense")
+
+
+def crud_issues(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """CRUD documents as one-article "issues", so they go through the same chunk/index path."""
+    issues = {}
+    for doc in docs:
+        text = doc["text"].strip()
+        date = parse_loose_date(doc.get("time"))
+        article = {
+            "id": hashlib.sha1(doc["id"].encode()).hexdigest()[:16],
+            "title": doc.get("title") or "",
+            "text": text,
+            "paper": doc.get("source"),
+            "date": date,
+            "date_inferred": False,
+        }
+        issues[doc["id"]] = {
+            "file": doc["id"],
+            "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+            "paper": doc.get("source"),
+            "date": date,
+            "articles": [article],
+        }
+    return issues
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        raise ArchiveQAError("基准数据不存在（需要 ../shared/bench/crud）", source=str(path))
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+
+
+def select_docs(
+    docs: list[dict[str, Any]], questions: list[dict[str, Any]], limit: int
+) -> list[dict[str, Any]]:
+    """All evidence documents, then the others in file order, up to `limit` documents."""
+    evidence = {doc_id for question in questions for doc_id in question["evidence"]}
+    chosen = [doc for doc in docs if doc["id"] in evidence]
+    chosen += [doc for doc in docs if doc["id"] not in evidence][: max(limit - len(chosen), 0)]
+    return chosen[: max(limit, len(chosen))]
+
+
+def score_crud(questions: list[dict[str, Any]], retriever: Any) -> dict[str, float]:
+    """hit@1, hit@5, MRR@10 by evidence document, and retrieval latency."""
+    hit1 = hit5 = reciprocal = 0.0
+    latencies = []
+    for question in questions:
+        result = retriever.search(question["question"], k=10)
+        latencies.append(result.seconds * 1000)
+        evidence = set(question["evidence"])
+        rank = next(
+            (
+                n
+                for n, hit in enumerate(result.hits, start=1)
+                if hit.passage.source_file in evidence
+            ),
+            None,
+        )
+        hit1 += rank == 1
+        hit5 += rank is not None and rank <= 5
+        reciprocal += 1 / rank if rank else 0.0
+    n = len(questions)
+    return {
+        "hit@1": round(hit1 / n, 4),
+        "hit@5": round(hit5 / n, 4),
+        "mrr@10": round(reciprocal / n, 4),
+        "latency_p50_ms": round(statistics.median(latencies), 2),
+        "latency_p95_ms": round(statistics.quantiles(latencies, n=20, method="inclusive")[18], 2),
+    }
+
+
+def bench_crud(crud_dir: Path, limit: int, settings: Settings, embeddings: Any) -> dict[str, Any]:
+    """Index CRUD documents into a fresh temporary index and measure ingest and retrieval."""
+    from index.build import refresh_passages
+    from index.store import IndexData, load_index, save_index
+    from qa.retrieve import build_retriever
+
+    questions = _read_jsonl(crud_dir / "qa_1doc.jsonl")
+    docs = select_docs(_read_jsonl(crud_dir / "docs.jsonl"), questions, limit)
+    workdir = Path(tempfile.mkdtemp(prefix="archive-qa-crud-"))
+    try:
+        data = IndexData(issues=crud_issues(docs))
+        start = time.perf_counter()
+        refresh_passages(
+            data,
+            set(data.issues),
+            embeddings,
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+        )
+        save_index(workdir, data)
+        ingest_seconds = time.perf_counter() - start
+        size_mb = sum(p.stat().st_size for p in workdir.rglob("*") if p.is_file()) / 1024 / 1024
+        loaded = load_index(workdir)
+        summary: dict[str, Any] = {
+            "docs": len(docs),
+            "questions": len(questions),
+            "passages": len(loaded.passages),
+            "ingest_seconds": round(ingest_seconds, 1),
+            "ingest_passages_per_s": round(len(loaded.passages) / ingest_seconds, 1),
+            "index_size_mb": round(size_mb, 1),
+            "embedding_model": embeddings.model_id,
+            "chunk_size": settings.chunk_size,
+            "chunk_overlap": settings.chunk_overlap,
+        }
+        for mode in CRUD_MODES:
+            retriever = build_retriever(loaded, embeddings, settings, mode=mode)
+            scores = score_crud(questions, retriever)
+            if mode == "hybrid":
+                summary.update(scores)
+            else:
+                summary[f"{mode}_only"] = scores
+        summary["peak_rss_mb"] = round(peak_rss_mb(), 0)
+        return summary
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

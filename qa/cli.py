@@ -12,7 +12,7 @@ from typing import Any
 from index.ingest import IngestReport, ingest
 from index.store import load_index, save_index
 from qa.errors import ArchiveQAError
-from qa.settings import get_settings
+from qa.settings import PROJECT_ROOT, get_settings
 
 
 def _issue_numbers(issue: dict[str, Any]) -> str:
@@ -141,9 +141,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     if args.target == "parse":
-        result = bench_parse(Path(args.source), args.files, settings)
+        result = bench_parse(Path(args.source or "seeds"), args.files, settings)
         print("解析测速 (cleaning + segmentation, no embedding)")
         print("\n".join(result.lines()))
+        return 0
+    from qa.bench import bench_crud
+    from qa.embed import load_embeddings
+
+    crud_dir = (
+        Path(args.source) if args.source else PROJECT_ROOT.parent / "shared" / "bench" / "crud"
+    )
+    summary = bench_crud(crud_dir, args.docs, settings, load_embeddings(settings))
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
     return 0
 
 
@@ -180,9 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser.set_defaults(func=cmd_eval)
 
     bench_parser = sub.add_parser("bench", help="性能测试 (benchmarks)")
-    bench_parser.add_argument("target", choices=["parse"], help="parse: 解析速度")
-    bench_parser.add_argument("--files", type=int, default=1000, help="文件数 (default 1000)")
-    bench_parser.add_argument("--source", default="seeds", help="样本报纸所在文件夹")
+    bench_parser.add_argument(
+        "target", choices=["parse", "crud"], help="parse: 解析速度；crud: 检索基准"
+    )
+    bench_parser.add_argument(
+        "--files", type=int, default=1000, help="parse: 文件数 (default 1000)"
+    )
+    bench_parser.add_argument("--docs", type=int, default=3000, help="crud: 文档数 (default 3000)")
+    bench_parser.add_argument("--source", help="parse: 样本报纸文件夹 (seeds)；crud: 基准目录")
+    bench_parser.add_argument("--out", help="crud: 写出 summary.json 的目录")
     bench_parser.set_defaults(func=cmd_bench)
     return parser
 

@@ -22,6 +22,18 @@ _CN_DIGITS = {
 _ABSOLUTE = re.compile(r"(\d{4}|[〇零一二三四五六七八九]{4})\s*年(?:\s*(\d{1,2})\s*月)?")
 _RELATIVE = re.compile(r"(今年|去年|前年|明年)(?:\s*(\d{1,2})\s*月)?")
 _RELATIVE_OFFSET = {"今年": 0, "去年": -1, "前年": -2, "明年": 1}
+_LOOSE_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+
+
+def parse_loose_date(text: str | None) -> str | None:
+    """ISO date from "2023-7-28", "2023/07/28", "2023年7月28日" or text containing one."""
+    match = _LOOSE_DATE.search(text or "")
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

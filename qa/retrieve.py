@@ -82,6 +82,7 @@ class HybridRetriever(BaseRetriever):
     filters: Filters = Filters()
     today: dt.date | None = None
     mode: str = "hybrid"  # hybrid | dense | bm25 (for measurements)
+    fusion: str = "rrf"  # rrf (reciprocal rank) | convex (weighted min-max normalised scores)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -115,15 +116,12 @@ class HybridRetriever(BaseRetriever):
             if filters.active
             else None
         )
-        query_vector, dense_order = self._dense(query, allowed)
+        # The masthead (dates, numbers, hotline) looks like every dated question to the
+        # dense model; it is found by its exact words, through BM25 only.
+        dense_allowed = ~data.masthead_mask if allowed is None else allowed & ~data.masthead_mask
+        query_vector, dense_order = self._dense(query, dense_allowed)
         bm25_scores, bm25_order = self._bm25(query, allowed)
-        fused: dict[int, float] = {}
-        if self.mode in ("hybrid", "dense"):
-            for rank, row in enumerate(dense_order, start=1):
-                fused[row] = fused.get(row, 0.0) + self.dense_weight / (self.rrf_k + rank)
-        if self.mode in ("hybrid", "bm25"):
-            for rank, row in enumerate(bm25_order, start=1):
-                fused[row] = fused.get(row, 0.0) + self.bm25_weight / (self.rrf_k + rank)
+        fused = self._fuse(query_vector, dense_order, bm25_scores, bm25_order)
         dates = find_dates(query, self.today)
         if dates and self.date_boost:
             for row in fused:
@@ -144,6 +142,34 @@ class HybridRetriever(BaseRetriever):
             for row in best
         ]
         return RetrievalResult(hits, dates, time.perf_counter() - start)
+
+    def _fuse(
+        self,
+        query_vector: np.ndarray,
+        dense_order: list[int],
+        bm25_scores: np.ndarray,
+        bm25_order: list[int],
+    ) -> dict[int, float]:
+        """Fused score of every candidate row."""
+        use_dense = self.mode in ("hybrid", "dense")
+        use_bm25 = self.mode in ("hybrid", "bm25")
+        fused: dict[int, float] = {}
+        if self.fusion == "rrf":
+            if use_dense:
+                for rank, row in enumerate(dense_order, start=1):
+                    fused[row] = fused.get(row, 0.0) + self.dense_weight / (self.rrf_k + rank)
+            if use_bm25:
+                for rank, row in enumerate(bm25_order, start=1):
+                    fused[row] = fused.get(row, 0.0) + self.bm25_weight / (self.rrf_k + rank)
+            return fused
+        data: IndexData = self.index
+        rows = sorted(set(dense_order if use_dense else []) | set(bm25_order if use_bm25 else []))
+        if not rows:
+            return fused
+        dense = data.vectors[rows] @ query_vector if use_dense else np.zeros(len(rows))
+        lexical = bm25_scores[rows] if use_bm25 else np.zeros(len(rows))
+        combined = self.dense_weight * _min_max(dense) + self.bm25_weight * _min_max(lexical)
+        return {row: float(score) for row, score in zip(rows, combined, strict=True)}
 
     def _dense(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
         """The query vector and the top `depth` rows from FAISS."""
@@ -174,6 +200,11 @@ class HybridRetriever(BaseRetriever):
         return scores, [int(row) for row in top if ranked[row] > 0]
 
 
+def _min_max(values: np.ndarray) -> np.ndarray:
+    low, high = float(np.min(values)), float(np.max(values))
+    return (values - low) / (high - low) if high > low else np.zeros_like(values, dtype=np.float64)
+
+
 def build_retriever(
     index: IndexData, embeddings: Embeddings, settings: Any, **overrides: Any
 ) -> HybridRetriever:
@@ -186,6 +217,7 @@ def build_retriever(
         "rrf_k": settings.rrf_k,
         "date_boost": settings.date_boost,
         "today": settings.today,
+        "fusion": settings.fusion,
     }
     options.update(overrides)
     return HybridRetriever(index=index, embeddings=embeddings, **options)

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     retrieval_depth: int = Field(50, gt=0, description="Candidates taken from each ranker.")
     dense_weight: float = Field(1.0, ge=0)
     bm25_weight: float = Field(1.0, ge=0)
+    fusion: str = Field("rrf", description="rrf (reciprocal rank) or convex (normalised scores).")
     rrf_k: int = Field(60, gt=0, description="Reciprocal rank fusion constant.")
     date_boost: float = Field(
         0.3, ge=0, description="Boost for passages from a year/month the question names."
