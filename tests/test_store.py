@@ -101,3 +101,32 @@ def test_missing_data_files_are_a_clear_error(settings: Settings) -> None:
 
 def test_absent_index_is_empty(settings: Settings) -> None:
     assert load_index(settings.index_dir).issues == {}
+
+
+def test_reingest_and_rebuild_reuse_vectors(settings: Settings) -> None:
+    first = ingest([SEEDS], settings, FAKE, progress=False)
+    assert first.embedded == first.passage_count > 0
+    again = ingest([SEEDS / "003_e8fc69560c1c029f.txt"], settings, FAKE, progress=False)
+    assert again.embedded == 0  # same text, same model: vectors come from the index
+    rebuilt = ingest([SEEDS], settings, FAKE, rebuild=True, progress=False)
+    assert rebuilt.embedded == 0
+    assert len(load_index(settings.index_dir).passages) == first.passage_count
+
+
+def test_other_embedding_model_is_refused(settings: Settings) -> None:
+    ingest([SEEDS / "003_e8fc69560c1c029f.txt"], settings, FAKE, progress=False)
+
+    class OtherModel(DeterministicFakeEmbedding):
+        pass
+
+    with pytest.raises(ArchiveQAError, match="嵌入模型"):
+        ingest([SEEDS / "000_5f1999aa854af018.txt"], settings, OtherModel(size=16), progress=False)
+    # a rebuild with the new model is the fix
+    ingest(
+        [SEEDS / "000_5f1999aa854af018.txt"],
+        settings,
+        OtherModel(size=16),
+        rebuild=True,
+        progress=False,
+    )
+    assert load_index(settings.index_dir).embedding_model == "OtherModel"

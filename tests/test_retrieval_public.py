@@ -1,0 +1,37 @@
+"""Retrieval quality on the public question set with the real embedding model (regression
+guard: fails CI when hit@5 or MRR@10 drops below what the README states)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.ingest import ingest
+from index.store import load_index
+from qa import evaluate
+from qa.retrieve import build_retriever
+from qa.settings import Settings
+from tests.conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def real_embeddings():
+    from qa.embed import load_embeddings
+
+    settings = Settings()
+    if not (settings.embedding_model_path / "config.json").exists():
+        pytest.skip("嵌入模型未安装：运行 make setup")
+    return load_embeddings(settings)
+
+
+@pytest.mark.slow
+def test_public_set_retrieval(tmp_path: Path, shared_dir: Path, real_embeddings) -> None:
+    settings = Settings(index_dir=tmp_path / "index")
+    ingest([SEEDS], settings, real_embeddings, progress=False)
+    retriever = build_retriever(load_index(settings.index_dir), real_embeddings, settings)
+    questions = evaluate.load_test_set(shared_dir / "eval" / "public.jsonl")
+    summary = evaluate.summarize(evaluate.evaluate_retrieval(questions, retriever, progress=False))
+    assert summary["n"] == 27
+    assert summary["hit@5"] == 1.0
+    assert summary["mrr@10"] >= 0.93

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+from langchain_core.embeddings import DeterministicFakeEmbedding
+
+from index.build import remove_sources
+from index.ingest import ingest
+from index.store import load_index, save_index
+from qa.retrieve import Filters, build_retriever
+from qa.settings import Settings
+from tests.conftest import DATA, SEEDS
+
+FAKE = DeterministicFakeEmbedding(size=16)
+
+
+@pytest.fixture
+def index(settings: Settings):
+    ingest([SEEDS, DATA / "sample_issue.txt"], settings, FAKE, progress=False)
+    return load_index(settings.index_dir)
+
+
+def test_bm25_finds_the_passage_with_the_rare_words(index, settings: Settings) -> None:
+    retriever = build_retriever(index, FAKE, settings, mode="bm25")
+    hits = retriever.search("往来酒店 恒温恒湿").hits
+    assert "往来酒店" in hits[0].passage.text and hits[0].bm25_rank == 1
+
+
+def test_hybrid_returns_k_scored_passages_with_metadata(index, settings: Settings) -> None:
+    retriever = build_retriever(index, FAKE, settings, k=3)
+    documents = retriever.invoke("瓜山未来社区民宿组团往来酒店")
+    assert len(documents) == 3
+    meta = documents[0].metadata
+    assert {"paper", "date", "title", "source_file", "span", "score", "dense_score"} <= set(meta)
+    assert meta["score"] >= documents[1].metadata["score"] >= documents[2].metadata["score"]
+
+
+def test_paper_and_date_filters(index, settings: Settings) -> None:
+    retriever = build_retriever(index, FAKE, settings, k=10)
+    by_paper = retriever.search("会议", filters=Filters(papers=("上城报",))).hits
+    assert by_paper and {h.passage.paper for h in by_paper} == {"上城报"}
+    in_2020 = retriever.search(
+        "会议", filters=Filters(date_from="2020-01-01", date_to="2020-12-31")
+    ).hits
+    assert in_2020 and all(h.passage.date.startswith("2020") for h in in_2020)
+    nothing = retriever.search(
+        "会议", filters=Filters(date_from="1990-01-01", date_to="1990-12-31")
+    )
+    assert nothing.hits == []
+
+
+def test_question_year_boosts_that_year(index, settings: Settings) -> None:
+    plain = build_retriever(index, FAKE, settings, k=10, date_boost=0.0).search("区委召开会议")
+    boosted = build_retriever(index, FAKE, settings, k=10, date_boost=1.0).search(
+        "2024年区委召开会议"
+    )
+    share = lambda hits: sum(h.passage.date == "2024-06-14" for h in hits) / len(hits)  # noqa: E731
+    assert share(boosted.hits) > share(plain.hits)
+    assert boosted.dates and boosted.dates[0].year == 2024
+
+
+def test_removed_source_is_never_returned(index, settings: Settings) -> None:
+    name = "000_5f1999aa854af018.txt"
+    assert remove_sources(index, [name]) == []
+    save_index(settings.index_dir, index)
+    reloaded = load_index(settings.index_dir)
+    retriever = build_retriever(reloaded, FAKE, settings, k=50)
+    for query in ("往来酒店", "瓜山未来社区", "中国人民警察节", "2021年1月"):
+        assert all(h.passage.source_file != name for h in retriever.search(query).hits)
+    assert name not in reloaded.issues
+    assert len(reloaded.passages) == reloaded.faiss_index.ntotal == len(reloaded.tokens)
+
+
+def test_unknown_source_is_reported(index) -> None:
+    assert remove_sources(index, ["nope.txt"]) == ["nope.txt"]
+
+
+def test_empty_index_and_empty_query(settings: Settings) -> None:
+    empty = build_retriever(load_index(settings.index_dir), FAKE, settings)
+    assert empty.search("任何问题").hits == []
+
+
+def test_masthead_found_by_its_words(index, settings: Settings) -> None:
+    hits = build_retriever(index, FAKE, settings, k=5).search("今日拱墅 新闻热线").hits
+    assert any(h.passage.kind == "masthead" for h in hits)
