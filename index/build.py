@@ -52,6 +52,7 @@ def refresh_passages(
     *,
     chunk_size: int,
     chunk_overlap: int,
+    bm25_params: tuple[float, float] = (1.5, 0.75),
     progress: bool = True,
 ) -> int:
     """Re-chunk the `changed` sources (present or removed) and embed what is new.
@@ -94,6 +95,7 @@ def refresh_passages(
     )
     data.embedding_model = model_id
     data.chunker = chunker
+    data.bm25_params = bm25_params
     return len(to_embed)
 
 

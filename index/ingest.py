@@ -132,6 +132,7 @@ def ingest(
             embeddings,
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
+            bm25_params=(settings.bm25_k1, settings.bm25_b),
             progress=progress,
         )
         save_index(settings.index_dir, data)

@@ -38,7 +38,7 @@ from qa.errors import ArchiveQAError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: BM25 tokens gained character bigrams
 MANIFEST = "manifest.json"
 ISSUES_FILE = "issues.jsonl"
 PASSAGES_FILE = "passages.jsonl"
@@ -60,6 +60,7 @@ class IndexData:
     tokens: list[list[str]] = field(default_factory=list)
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     embedding_model: str | None = None
+    bm25_params: tuple[float, float] = (1.5, 0.75)  # k1, b (bm25s defaults; set from settings)
     chunker: dict[str, Any] = field(default_factory=dict)
     created: str | None = None
     generation: int = 0
@@ -69,6 +70,14 @@ class IndexData:
     @property
     def article_count(self) -> int:
         return sum(len(issue["articles"]) for issue in self.issues.values())
+
+    @cached_property
+    def document_frequency(self) -> Counter[str]:
+        """In how many passages each BM25 token occurs."""
+        counts: Counter[str] = Counter()
+        for tokens in self.tokens:
+            counts.update(set(tokens))
+        return counts
 
     @cached_property
     def masthead_mask(self) -> np.ndarray:
@@ -162,6 +171,9 @@ def load_index(index_dir: Path) -> IndexData:
         vectors=vectors,
         embedding_model=manifest.get("embedding", {}).get("model"),
         chunker=manifest.get("chunker", {}),
+        bm25_params=(manifest["bm25"]["k1"], manifest["bm25"]["b"])
+        if "bm25" in manifest
+        else (1.5, 0.75),
         created=manifest.get("created"),
         generation=int(manifest.get("generation", 0)),
         faiss_index=faiss_index,
@@ -182,7 +194,7 @@ def _write_generation(folder: Path, data: IndexData) -> None:
         data.faiss_index = faiss.IndexFlatIP(data.vectors.shape[1])
         data.faiss_index.add(np.ascontiguousarray(data.vectors, dtype=np.float32))
         faiss.write_index(data.faiss_index, str(folder / VECTORS_FILE))
-        data.bm25 = bm25s.BM25()
+        data.bm25 = bm25s.BM25(k1=data.bm25_params[0], b=data.bm25_params[1])
         data.bm25.index(data.tokens, show_progress=False)
         data.bm25.save(str(folder / BM25_DIR), show_progress=False)
     for path in folder.rglob("*"):
@@ -222,6 +234,7 @@ def save_index(index_dir: Path, data: IndexData) -> None:
         "updated": now,
         "embedding": {"model": data.embedding_model, "dimension": data.dimension},
         "chunker": data.chunker,
+        "bm25": {"k1": data.bm25_params[0], "b": data.bm25_params[1]},
         "counts": {
             "sources": len(data.issues),
             "articles": data.article_count,

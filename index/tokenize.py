@@ -1,6 +1,9 @@
-"""Word tokens for BM25: jieba in search mode, punctuation and function words left out.
+"""Tokens for BM25: jieba words (search mode) plus Chinese character bigrams.
 
-Index and query go through the same function so that their tokens meet.
+jieba alone misses words it segments differently in question and passage ("揭牌仪式" vs
+"揭牌"); the bigrams catch those, the words keep whole-word matches strong. Measured on
+CRUD-3k, BM25 MRR@10 0.820 → 0.863 (README, "Retrieval"). Index and query go through the same
+function so that their tokens meet.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import jieba
 jieba.setLogLevel(logging.WARNING)
 
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 # Function words and question words: frequent in questions ("哪些", "多少"), empty of topic.
 STOPWORDS = frozenset(
     [
@@ -103,10 +107,13 @@ STOPWORDS = frozenset(
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased jieba search-mode tokens without punctuation, spaces and stopwords."""
+    """Lower-cased jieba search-mode words (no punctuation, spaces, stopwords), then the
+    character bigrams of every run of Chinese characters."""
     text = unicodedata.normalize("NFKC", text).lower()
-    return [
+    words = [
         token
         for token in jieba.cut_for_search(text)
         if _WORD.search(token) and token.strip() and token not in STOPWORDS
     ]
+    bigrams = [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+    return words + bigrams

@@ -165,6 +165,7 @@ def bench_crud(crud_dir: Path, limit: int, settings: Settings, embeddings: Any) 
             embeddings,
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
+            bm25_params=(settings.bm25_k1, settings.bm25_b),
         )
         save_index(workdir, data)
         ingest_seconds = time.perf_counter() - start

@@ -100,6 +100,7 @@ class QuestionResult:
     recall5: float
     latency_ms: float
     top_dense: float
+    top_coverage: float
     retrieved: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +112,7 @@ class QuestionResult:
             "recall@5": self.recall5,
             "latency_ms": round(self.latency_ms, 2),
             "top_dense_score": self.top_dense,
+            "top_coverage": self.top_coverage,
             "retrieved": self.retrieved,
         }
 
@@ -134,6 +136,7 @@ def evaluate_retrieval(
                 recall5=len(covered) / len(evidence) if evidence else 0.0,
                 latency_ms=found.seconds * 1000,
                 top_dense=max((hit.dense_score for hit in found.hits), default=0.0),
+                top_coverage=max((hit.coverage for hit in found.hits), default=0.0),
                 retrieved=[
                     {
                         "file": hit.passage.source_file,
@@ -142,6 +145,7 @@ def evaluate_retrieval(
                         "score": round(hit.score, 6),
                         "dense_score": round(hit.dense_score, 4),
                         "bm25_score": round(hit.bm25_score, 3),
+                        "coverage": round(hit.coverage, 3),
                     }
                     for hit in found.hits
                 ],
@@ -178,10 +182,11 @@ def summarize(results: list[QuestionResult]) -> dict[str, Any]:
         by_type[result.type].append(result)
     summary["by_type"] = {name: retrieval_metrics(group) for name, group in sorted(by_type.items())}
     summary["questions"] = len(results)
-    summary["dense_top1_score"] = {
-        "answerable": _distribution([r.top_dense for r in results if r.answerable]),
-        "unanswerable": _distribution([r.top_dense for r in results if not r.answerable]),
-    }
+    for key, attribute in (("top_dense_score", "top_dense"), ("top_coverage", "top_coverage")):
+        summary[key] = {
+            group: _distribution([getattr(r, attribute) for r in results if r.answerable == flag])
+            for group, flag in (("answerable", True), ("unanswerable", False))
+        }
     return summary
 
 

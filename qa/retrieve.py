@@ -9,6 +9,7 @@ the question boost passages from matching issues.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,7 @@ class Hit:
     score: float
     dense_score: float
     bm25_score: float
+    coverage: float = 0.0  # IDF-weighted share of the question's words found in the passage
     dense_rank: int | None = None
     bm25_rank: int | None = None
 
@@ -127,6 +129,7 @@ class HybridRetriever(BaseRetriever):
             for row in fused:
                 match = max(mention.matches(data.passages[row].date) for mention in dates)
                 fused[row] *= 1 + self.date_boost * match / 2
+        query_tokens = set(tokenize(query))
         dense_rank = {row: rank for rank, row in enumerate(dense_order, start=1)}
         bm25_rank = {row: rank for rank, row in enumerate(bm25_order, start=1)}
         best = sorted(fused, key=lambda row: fused[row], reverse=True)[:k]
@@ -136,6 +139,7 @@ class HybridRetriever(BaseRetriever):
                 score=fused[row],
                 dense_score=float(data.vectors[row] @ query_vector),
                 bm25_score=float(bm25_scores[row]),
+                coverage=self._coverage(query_tokens, row),
                 dense_rank=dense_rank.get(row),
                 bm25_rank=bm25_rank.get(row),
             )
@@ -170,6 +174,19 @@ class HybridRetriever(BaseRetriever):
         lexical = bm25_scores[rows] if use_bm25 else np.zeros(len(rows))
         combined = self.dense_weight * _min_max(dense) + self.bm25_weight * _min_max(lexical)
         return {row: float(score) for row, score in zip(rows, combined, strict=True)}
+
+    def _coverage(self, query_tokens: set[str], row: int) -> float:
+        """Comparable across questions (unlike BM25): how much of what the question asks
+        about, weighted by rarity, the passage contains."""
+        data: IndexData = self.index
+        if not query_tokens:
+            return 0.0
+        total = len(data.passages)
+        weights = {
+            t: math.log(1 + total / (1 + data.document_frequency.get(t, 0))) for t in query_tokens
+        }
+        present = set(data.tokens[row])
+        return sum(w for t, w in weights.items() if t in present) / sum(weights.values())
 
     def _dense(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
         """The query vector and the top `depth` rows from FAISS."""

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
         220, gt=20, description="Passage length in characters (LangChain splitter)."
     )
     chunk_overlap: int = Field(40, ge=0, description="Characters shared by neighbouring passages.")
+    bm25_k1: float = Field(0.9, gt=0, description="BM25 term saturation (measured on CRUD-3k).")
+    bm25_b: float = Field(0.4, ge=0, le=1, description="BM25 length normalisation.")
     retrieval_k: int = Field(5, gt=0, description="Passages returned per question.")
     retrieval_depth: int = Field(50, gt=0, description="Candidates taken from each ranker.")
     # Chosen by measurement on the public set and CRUD (README, "Retrieval"): e5-small is

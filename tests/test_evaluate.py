@@ -28,7 +28,7 @@ def test_support_is_longest_common_substring_of_80_percent() -> None:
 def _result(
     qid: str, rank: int | None, answerable: bool = True, kind: str = "fact"
 ) -> QuestionResult:
-    return QuestionResult(qid, kind, answerable, "q", rank, 1.0 if rank else 0.0, 10.0, 0.9)
+    return QuestionResult(qid, kind, answerable, "q", rank, 1.0 if rank else 0.0, 10.0, 0.9, 0.5)
 
 
 def test_metrics_follow_the_definitions() -> None:
