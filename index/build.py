@@ -89,7 +89,9 @@ def refresh_passages(
     kept_vectors = [data.vectors[i] for i in keep]
     all_vectors = kept_vectors + fresh_vectors
     data.passages = [data.passages[i] for i in keep] + fresh
-    data.tokens = [data.tokens[i] for i in keep] + [tokenize(p.search_text) for p in fresh]
+    data.tokens = [data.tokens[i] for i in keep] + [
+        " ".join(tokenize(p.search_text)) for p in fresh
+    ]
     data.vectors = (
         np.vstack(all_vectors).astype(np.float32) if all_vectors else np.zeros((0, 0), np.float32)
     )

@@ -98,10 +98,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     summary = evaluate.summarize(results)
     summary["config"] = {"mode": args.mode, "k": args.k, "embedding_model": embeddings.model_id}
     print(evaluate.format_table(summary))
-    dense = summary["dense_top1_score"]
-    print(
-        f"最高向量相似度 top-1 dense cosine：可回答 {dense['answerable']}；不可回答 {dense['unanswerable']}"
-    )
+    for key, label in (
+        ("top_dense_score", "最高向量相似度 dense cosine"),
+        ("top_coverage", "问题词覆盖率 coverage"),
+    ):
+        print(
+            f"{label}：可回答 {summary[key]['answerable']}；不可回答 {summary[key]['unanswerable']}"
+        )
     if args.out:
         evaluate.write_run(Path(args.out), summary, results)
         print(f"结果已写入 {args.out}/summary.json 与 questions.jsonl")

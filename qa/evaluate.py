@@ -120,6 +120,7 @@ class QuestionResult:
 def evaluate_retrieval(
     questions: list[dict[str, Any]], retriever: HybridRetriever, *, progress: bool = True
 ) -> list[QuestionResult]:
+    retriever.search(questions[0]["question"])  # warm-up: model and tokenizer caches
     results = []
     for question in tqdm(questions, desc="评测", unit="题", disable=not progress):
         query = retrieval_query(question)

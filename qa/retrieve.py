@@ -1,7 +1,7 @@
-"""Hybrid retrieval: dense (FAISS, e5) and BM25 (jieba tokens), fused by reciprocal rank.
+"""Hybrid retrieval: dense (FAISS, e5) and BM25 (jieba words + bigrams), fused.
 
-Each result keeps three scores: the fused RRF score that orders the list, the dense cosine
-(comparable across questions: used to decide that nothing relevant was found), and BM25.
+Each result keeps its fused score (which orders the list), the dense cosine, the BM25 score
+and the question-word coverage (the last two are comparable across questions, for refusals).
 Filters (paper, date range) restrict both rankers before fusion; years and months named in
 the question boost passages from matching issues.
 """
@@ -185,7 +185,7 @@ class HybridRetriever(BaseRetriever):
         weights = {
             t: math.log(1 + total / (1 + data.document_frequency.get(t, 0))) for t in query_tokens
         }
-        present = set(data.tokens[row])
+        present = set(data.tokens[row].split())
         return sum(w for t, w in weights.items() if t in present) / sum(weights.values())
 
     def _dense(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:

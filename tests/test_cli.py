@@ -78,3 +78,60 @@ def test_corrupt_index_exits_with_chinese_message(
     assert main(["info"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("错误：") and "rebuild" in err and "Traceback" not in err
+
+
+def test_remove_and_eval_commands(
+    index_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(
+        ["ingest", str(SEEDS / "000_5f1999aa854af018.txt"), str(SEEDS / "003_e8fc69560c1c029f.txt")]
+    )
+    test_set = tmp_path / "set.jsonl"
+    test_set.write_text(
+        json.dumps(
+            {
+                "id": "t1",
+                "type": "fact",
+                "question": "瓜山未来社区民宿组团一期建成开放的是哪家酒店?",
+                "evidence": [
+                    {"file": "000_5f1999aa854af018.txt", "quote": "民宿组团一期工程往来酒店"}
+                ],
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    capsys.readouterr()
+    assert main(["eval", str(test_set), "--retrieval-only", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for key in (
+        "n",
+        "hit@1",
+        "hit@3",
+        "hit@5",
+        "recall@5",
+        "mrr@10",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ):
+        assert key in summary
+    assert summary["hit@5"] == 1.0
+    row = json.loads((out / "questions.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert row["id"] == "t1" and {"file", "title", "text", "score"} <= set(row["retrieved"][0])
+
+    assert main(["remove", "000_5f1999aa854af018.txt", "missing.txt"]) == 1
+    text = capsys.readouterr().out
+    assert "已删除 000_5f1999aa854af018.txt" in text and "missing.txt：索引中没有这个来源" in text
+    assert main(["eval", str(test_set), "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["hit@5"] == 0.0
+
+
+def test_eval_on_empty_index_is_a_clear_error(
+    index_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    test_set = tmp_path / "set.jsonl"
+    test_set.write_text('{"question": "问题"}\n', encoding="utf-8")
+    assert main(["eval", str(test_set)]) == 2
+    assert "索引为空" in capsys.readouterr().err
