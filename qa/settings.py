@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     embedding_backend: str = Field(
         "onnx-int8", description="torch (sentence-transformers fp32) or onnx-int8 (faster)."
     )
-    embedding_batch_size: int = Field(32, gt=0)
+    embedding_batch_size: int = Field(
+        8, gt=0, description="Texts per model call: 8 is as fast as 32 here and needs 0.3 GB less."
+    )
     threads: int = Field(2, gt=0, description="CPU threads for the models.")
     llm_model_path: Path = Field(
         PROJECT_ROOT / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
