@@ -8,42 +8,31 @@ of the text that is embedded and searched (`Passage.search_text`).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from index.schema import Provenance
 
 # Paragraphs first, then sentence ends, then clause breaks; full-width and ASCII forms.
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "!", "?", "；", ";", "，", ",", "、", ""]
 
 
-@dataclass
-class Passage:
+@dataclass(kw_only=True)
+class Passage(Provenance):
     """A retrievable piece of an article (or of an issue's masthead)."""
 
     id: str
     article_id: str
     text: str
     span: tuple[int, int]  # in the article's text
-    title: str
-    source_file: str
-    paper: str | None = None
-    date: str | None = None
-    date_inferred: bool = False
-    issue_no: int | None = None
-    total_issue_no: int | None = None
-    page: int | None = None
     kind: str = "article"  # article | masthead
 
     @property
     def search_text(self) -> str:
         """What is embedded and BM25-indexed: headline, then the passage."""
         return f"{self.title}\n{self.text}"
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["span"] = list(self.span)
-        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Passage:

@@ -41,31 +41,38 @@ class IssueMeta:
     masthead_text: str = ""  # the masthead lines as printed, for display and search
 
 
-@dataclass
-class Article:
-    """One story of an issue, with everything a citation needs."""
+@dataclass(kw_only=True)
+class Provenance:
+    """Where a text was printed: what a citation shows besides the text itself."""
 
-    id: str
-    title: str
-    text: str  # body paragraphs joined with "\n", then captions
     source_file: str
+    title: str
     paper: str | None = None
     date: str | None = None
     date_inferred: bool = False
     issue_no: int | None = None
     total_issue_no: int | None = None
     page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if "span" in data:
+            data["span"] = list(data["span"])
+        return data
+
+
+@dataclass(kw_only=True)
+class Article(Provenance):
+    """One story of an issue, with everything a citation needs."""
+
+    id: str
+    text: str  # body paragraphs joined with "\n", then captions
     subtitle: str | None = None
     title_inferred: bool = False  # no headline printed; title built from the first sentence
     byline: str | None = None
     captions: list[str] = field(default_factory=list)
     continued: bool = False  # joined from a "(下转N版)" / "(上接N版)" continuation
     span: tuple[int, int] = (0, 0)  # in the issue's cleaned text
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["span"] = list(self.span)
-        return data
 
 
 @dataclass
