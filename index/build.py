@@ -66,11 +66,11 @@ def refresh_passages(
     changed = set(changed)
     if data.chunker != chunker:
         changed |= set(data.issues) | {p.source_file for p in data.passages}
-    cache = {
-        _text_key(model_id, passage): row
-        for row, passage in enumerate(data.passages)
+    cache = (
+        {_text_key(model_id, passage): row for row, passage in enumerate(data.passages)}
         if data.embedding_model == model_id
-    }
+        else {}
+    )
     keep = [i for i, passage in enumerate(data.passages) if passage.source_file not in changed]
     splitter = make_splitter(chunk_size, chunk_overlap)
     fresh = [
@@ -79,25 +79,23 @@ def refresh_passages(
         if name in data.issues
         for passage in chunk_issue(data.issues[name], splitter)
     ]
-    to_embed = [p for p in fresh if _text_key(model_id, p) not in cache]
-    new_vectors = embed_passages(to_embed, embeddings, progress=progress)
-    embedded = {_text_key(model_id, p): new_vectors[i] for i, p in enumerate(to_embed)}
-    fresh_vectors = [
-        embedded[key] if key in embedded else data.vectors[cache[key]]
-        for key in (_text_key(model_id, p) for p in fresh)
+    fresh_keys = [_text_key(model_id, passage) for passage in fresh]
+    to_embed = {
+        key: passage for key, passage in zip(fresh_keys, fresh, strict=True) if key not in cache
+    }
+    new_vectors = embed_passages(list(to_embed.values()), embeddings, progress=progress)
+    embedded = dict(zip(to_embed, new_vectors, strict=True))
+    all_vectors = [data.vectors[i] for i in keep] + [
+        embedded[key] if key in embedded else data.vectors[cache[key]] for key in fresh_keys
     ]
-    kept_vectors = [data.vectors[i] for i in keep]
-    all_vectors = kept_vectors + fresh_vectors
-    data.passages = [data.passages[i] for i in keep] + fresh
-    data.tokens = [data.tokens[i] for i in keep] + [
-        " ".join(tokenize(p.search_text)) for p in fresh
-    ]
-    data.vectors = (
-        np.vstack(all_vectors).astype(np.float32) if all_vectors else np.zeros((0, 0), np.float32)
+    data.bm25_params = bm25_params
+    data.replace_passages(
+        [data.passages[i] for i in keep] + fresh,
+        [data.tokens[i] for i in keep] + [" ".join(tokenize(p.search_text)) for p in fresh],
+        np.vstack(all_vectors).astype(np.float32) if all_vectors else np.zeros((0, 0), np.float32),
     )
     data.embedding_model = model_id
     data.chunker = chunker
-    data.bm25_params = bm25_params
     return len(to_embed)
 
 
@@ -108,7 +106,9 @@ def remove_sources(data: IndexData, names: Iterable[str]) -> list[str]:
     keep = [i for i, passage in enumerate(data.passages) if passage.source_file not in names]
     for name in names:
         data.issues.pop(name, None)
-    data.passages = [data.passages[i] for i in keep]
-    data.tokens = [data.tokens[i] for i in keep]
-    data.vectors = data.vectors[keep] if keep else np.zeros((0, 0), dtype=np.float32)
+    data.replace_passages(
+        [data.passages[i] for i in keep],
+        [data.tokens[i] for i in keep],
+        data.vectors[keep] if keep else np.zeros((0, 0), dtype=np.float32),
+    )
     return missing

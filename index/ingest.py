@@ -136,11 +136,8 @@ def ingest(
             progress=progress,
         )
         save_index(settings.index_dir, data)
-    report.passage_count = sum(
-        1
-        for passage in data.passages
-        if passage.source_file in {i.source_file for i in report.issues}
-    )
+    ingested = {issue.source_file for issue in report.issues}
+    report.passage_count = sum(1 for passage in data.passages if passage.source_file in ingested)
     return report
 
 

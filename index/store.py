@@ -73,6 +73,27 @@ class IndexData:
     def article_count(self) -> int:
         return sum(len(issue["articles"]) for issue in self.issues.values())
 
+    def replace_passages(
+        self, passages: list[Passage], tokens: list[str], vectors: np.ndarray
+    ) -> None:
+        """Swap in a new passage set; drops what was derived from the old one."""
+        self.passages, self.tokens, self.vectors = passages, tokens, vectors
+        self.faiss_index = self.bm25 = None
+        for derived in ("document_frequency", "masthead_mask"):
+            self.__dict__.pop(derived, None)
+
+    def ensure_search_indexes(self) -> None:
+        """Build the FAISS and BM25 indexes from vectors and tokens if they are not current."""
+        if not self.passages:
+            self.faiss_index = self.bm25 = None
+            return
+        if self.faiss_index is None:
+            self.faiss_index = faiss.IndexFlatIP(self.vectors.shape[1])
+            self.faiss_index.add(np.ascontiguousarray(self.vectors, dtype=np.float32))
+        if self.bm25 is None:
+            self.bm25 = bm25s.BM25(k1=self.bm25_params[0], b=self.bm25_params[1])
+            self.bm25.index([tokens.split() for tokens in self.tokens], show_progress=False)
+
     @cached_property
     def document_frequency(self) -> Counter[str]:
         """In how many passages each BM25 token occurs."""
@@ -191,13 +212,9 @@ def _write_generation(folder: Path, data: IndexData) -> None:
         for passage, tokens in zip(data.passages, data.tokens, strict=True):
             row = {**passage.to_dict(), "tokens": tokens}
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    data.faiss_index = data.bm25 = None
+    data.ensure_search_indexes()
     if data.passages:
-        data.faiss_index = faiss.IndexFlatIP(data.vectors.shape[1])
-        data.faiss_index.add(np.ascontiguousarray(data.vectors, dtype=np.float32))
         faiss.write_index(data.faiss_index, str(folder / VECTORS_FILE))
-        data.bm25 = bm25s.BM25(k1=data.bm25_params[0], b=data.bm25_params[1])
-        data.bm25.index([tokens.split() for tokens in data.tokens], show_progress=False)
         data.bm25.save(str(folder / BM25_DIR), show_progress=False)
     for path in folder.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)

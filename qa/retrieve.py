@@ -111,6 +111,7 @@ class HybridRetriever(BaseRetriever):
         filters = filters or self.filters
         if not data.passages:
             return RetrievalResult([], seconds=time.perf_counter() - start)
+        data.ensure_search_indexes()
         allowed = (
             np.fromiter(
                 (filters.allows(p) for p in data.passages), dtype=bool, count=len(data.passages)
@@ -120,16 +121,21 @@ class HybridRetriever(BaseRetriever):
         )
         # The masthead (dates, numbers, hotline) looks like every dated question to the
         # dense model; it is found by its exact words, through BM25 only.
-        dense_allowed = ~data.masthead_mask if allowed is None else allowed & ~data.masthead_mask
+        dense_allowed = allowed
+        if data.masthead_mask.any():
+            dense_allowed = (
+                ~data.masthead_mask if allowed is None else allowed & ~data.masthead_mask
+            )
+        query_tokens = tokenize(query)
         query_vector, dense_order = self._dense(query, dense_allowed)
-        bm25_scores, bm25_order = self._bm25(query, allowed)
+        bm25_scores, bm25_order = self._bm25(query_tokens, allowed)
         fused = self._fuse(query_vector, dense_order, bm25_scores, bm25_order)
         dates = find_dates(query, self.today)
         if dates and self.date_boost:
             for row in fused:
                 match = max(mention.matches(data.passages[row].date) for mention in dates)
                 fused[row] *= 1 + self.date_boost * match / 2
-        query_tokens = set(tokenize(query))
+        coverage_weights = self._coverage_weights(set(query_tokens))
         dense_rank = {row: rank for rank, row in enumerate(dense_order, start=1)}
         bm25_rank = {row: rank for rank, row in enumerate(bm25_order, start=1)}
         best = sorted(fused, key=lambda row: fused[row], reverse=True)[:k]
@@ -139,7 +145,7 @@ class HybridRetriever(BaseRetriever):
                 score=fused[row],
                 dense_score=float(data.vectors[row] @ query_vector),
                 bm25_score=float(bm25_scores[row]),
-                coverage=self._coverage(query_tokens, row),
+                coverage=self._coverage(coverage_weights, row),
                 dense_rank=dense_rank.get(row),
                 bm25_rank=bm25_rank.get(row),
             )
@@ -175,17 +181,20 @@ class HybridRetriever(BaseRetriever):
         combined = self.dense_weight * _min_max(dense) + self.bm25_weight * _min_max(lexical)
         return {row: float(score) for row, score in zip(rows, combined, strict=True)}
 
-    def _coverage(self, query_tokens: set[str], row: int) -> float:
-        """Comparable across questions (unlike BM25): how much of what the question asks
-        about, weighted by rarity, the passage contains."""
+    def _coverage_weights(self, query_tokens: set[str]) -> dict[str, float]:
+        """IDF weight of each question token, computed once per question."""
         data: IndexData = self.index
-        if not query_tokens:
-            return 0.0
         total = len(data.passages)
-        weights = {
+        return {
             t: math.log(1 + total / (1 + data.document_frequency.get(t, 0))) for t in query_tokens
         }
-        present = set(data.tokens[row].split())
+
+    def _coverage(self, weights: dict[str, float], row: int) -> float:
+        """Comparable across questions (unlike BM25): how much of what the question asks
+        about, weighted by rarity, the passage contains."""
+        if not weights:
+            return 0.0
+        present = set(self.index.tokens[row].split())
         return sum(w for t, w in weights.items() if t in present) / sum(weights.values())
 
     def _dense(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
@@ -202,9 +211,8 @@ class HybridRetriever(BaseRetriever):
         _, rows = data.faiss_index.search(vector, depth, params=params)
         return vector[0], [int(r) for r in rows[0] if r >= 0]
 
-    def _bm25(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
+    def _bm25(self, tokens: list[str], allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
         data: IndexData = self.index
-        tokens = tokenize(query)
         if not tokens:
             return np.zeros(len(data.passages), np.float32), []
         scores = np.asarray(data.bm25.get_scores(tokens), dtype=np.float32)

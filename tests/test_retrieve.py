@@ -82,3 +82,14 @@ def test_empty_index_and_empty_query(settings: Settings) -> None:
 def test_masthead_found_by_its_words(index, settings: Settings) -> None:
     hits = build_retriever(index, FAKE, settings, k=5).search("今日拱墅 新闻热线").hits
     assert any(h.passage.kind == "masthead" for h in hits)
+
+
+def test_index_in_memory_stays_consistent_after_remove(index, settings: Settings) -> None:
+    retriever = build_retriever(index, FAKE, settings, k=50)
+    retriever.search("新闻热线")  # computes the derived masks and frequencies
+    remove_sources(index, ["002_9cfe04800aa1e3ee.txt"])
+    assert len(index.masthead_mask) == len(index.passages)
+    assert all(
+        h.passage.source_file != "002_9cfe04800aa1e3ee.txt"
+        for h in retriever.search("新闻热线").hits
+    )
