@@ -1,4 +1,4 @@
-"""The `archive-qa` command line: ingest, info (more sub-commands join as they are built)."""
+"""The `archive-qa` command line: ingest, remove, info, ask, eval, bench."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.ingest import IngestReport, ingest
 from index.store import load_index, save_index
 from qa.errors import ArchiveQAError
 from qa.settings import PROJECT_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from qa.answer import Answer
 
 
 def _issue_numbers(issue: dict[str, Any]) -> str:
@@ -81,22 +84,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     if not args.file:
         raise ArchiveQAError("请给出测试集文件：archive-qa eval FILE.jsonl")
-    from qa.embed import load_embeddings
-    from qa.retrieve import build_retriever
+    from qa.retrieve import open_retriever
 
     settings = get_settings()
     questions = evaluate.load_test_set(Path(args.file))
-    data = load_index(settings.index_dir)
-    if not data.passages:
-        raise ArchiveQAError(
-            "索引为空，请先导入：archive-qa ingest seeds/", source=str(settings.index_dir)
-        )
-    embeddings = load_embeddings(settings)
-    data.check_model(embeddings.model_id)
-    retriever = build_retriever(data, embeddings, settings, k=args.k, mode=args.mode)
+    retriever = open_retriever(settings, k=args.k, mode=args.mode)
+    embeddings = retriever.embeddings
     results = evaluate.evaluate_retrieval(questions, retriever)
+    config = {"mode": args.mode, "k": args.k, "embedding_model": embeddings.model_id}
+    if not args.retrieval_only:
+        from qa.answer import build_answerer
+
+        answerer = build_answerer(settings, args.llm, retriever)
+        if answerer.model_notice:
+            print(answerer.model_notice, file=sys.stderr)
+        evaluate.evaluate_answers(questions, results, answerer)
+        config["llm"] = answerer.backend
     summary = evaluate.summarize(results)
-    summary["config"] = {"mode": args.mode, "k": args.k, "embedding_model": embeddings.model_id}
+    summary["config"] = config
     print(evaluate.format_table(summary))
     for key, label in (
         ("top_dense_score", "最高向量相似度 dense cosine"),
@@ -108,6 +113,39 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.out:
         evaluate.write_run(Path(args.out), summary, results)
         print(f"结果已写入 {args.out}/summary.json 与 questions.jsonl")
+    return 0
+
+
+LLM_CHOICES = ["local", "openai", "none"]
+
+
+def _print_answer(answer: Answer) -> None:
+    for notice in answer.notices:
+        print(f"提示：{notice}")
+    if answer.standalone_question != answer.question:
+        print(f"（理解为：{answer.standalone_question}）")
+    print(answer.text)
+    if answer.citations:
+        print("\n出处：")
+        for citation in answer.citations:
+            print(f"[{citation.number}] {citation.label}")
+            print(f"    “{citation.quote}”")
+    unsupported = [s.text.strip() for s in answer.sentences if s.text.strip() and not s.supported]
+    if unsupported:
+        print("\n未能在资料中核实的句子：" + " / ".join(unsupported))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.answer import build_answerer
+    from qa.retrieve import Filters
+
+    answerer = build_answerer(get_settings(), args.llm)
+    filters = Filters(tuple(args.paper), args.date_from, args.date_to)
+    answer = answerer.ask(args.question, filters=filters)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
     return 0
 
 
@@ -186,11 +224,21 @@ def build_parser() -> argparse.ArgumentParser:
     remove_parser.add_argument("sources", nargs="+", help="来源文件名（见 archive-qa info）")
     remove_parser.set_defaults(func=cmd_remove)
 
+    ask_parser = sub.add_parser("ask", help="提问并显示带出处的回答 (ask a question)")
+    ask_parser.add_argument("question", help='问题，例如 "瓜山未来社区建成开放的是哪家酒店？"')
+    ask_parser.add_argument("--llm", choices=LLM_CHOICES, help="回答后端，覆盖 ARCHIVE_QA_LLM")
+    ask_parser.add_argument("--json", action="store_true", help="输出完整 Answer 的 JSON")
+    ask_parser.add_argument("--paper", action="append", default=[], help="只查这份报纸（可重复）")
+    ask_parser.add_argument("--date-from", help="起始日期 YYYY-MM-DD")
+    ask_parser.add_argument("--date-to", help="截止日期 YYYY-MM-DD")
+    ask_parser.set_defaults(func=cmd_ask)
+
     eval_parser = sub.add_parser("eval", help="用 JSONL 测试集评测 (evaluate on a test set)")
     eval_parser.add_argument("file", nargs="?", help="测试集 JSONL")
     eval_parser.add_argument(
-        "--retrieval-only", action="store_true", help="只评检索（目前唯一模式）"
+        "--retrieval-only", action="store_true", help="只评检索，不生成回答 (retrieval only)"
     )
+    eval_parser.add_argument("--llm", choices=LLM_CHOICES, help="回答后端，覆盖 ARCHIVE_QA_LLM")
     eval_parser.add_argument("--k", type=int, default=5, help="每题取回的段落数")
     eval_parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     eval_parser.add_argument("--out", help="写出 summary.json 与 questions.jsonl 的目录")

@@ -12,6 +12,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from qa.answer import Answer, Answerer
+from qa.citations import marker_numbers, support
 from qa.errors import ArchiveQAError
 from qa.metrics import normalize
 from qa.retrieve import Hit, HybridRetriever
@@ -102,12 +104,15 @@ class QuestionResult:
     top_dense: float
     top_coverage: float
     retrieved: list[dict[str, Any]] = field(default_factory=list)
+    answer: AnswerCheck | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        answer = self.answer.to_dict() if self.answer else {}
         return {
             "id": self.id,
             "type": self.type,
             "standalone_question": self.query,
+            **answer,
             "first_supporting_rank": self.first_rank,
             "recall@5": self.recall5,
             "latency_ms": round(self.latency_ms, 2),
@@ -115,6 +120,110 @@ class QuestionResult:
             "top_coverage": self.top_coverage,
             "retrieved": self.retrieved,
         }
+
+
+@dataclass
+class AnswerCheck:
+    """One generated answer scored against the test set (DESIGN.md section 6)."""
+
+    answer: Answer
+    correct: bool
+    citations_total: int  # (sentence, cited passage) pairs
+    citations_good: int  # of those, the passage supports an evidence quote or the sentence
+    dangling_markers: int  # markers in the shown text that map to no citation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "standalone_question": self.answer.standalone_question,
+            "answer": self.answer.text,
+            "refused": self.answer.refused,
+            "correct": self.correct,
+            "citations": [
+                {
+                    "number": c.number,
+                    "label": c.label,
+                    "quote": c.quote,
+                    "file": c.passage["source_file"],
+                }
+                for c in self.answer.citations
+            ],
+            "sentences": [
+                {"text": s.text, "cited": s.cited, "supported": s.supported}
+                for s in self.answer.sentences
+            ],
+            "notices": self.answer.notices,
+            "answer_seconds": self.answer.timings.get("total_s", 0.0),
+        }
+
+
+def check_answer_against(
+    question: dict[str, Any], answer: Answer, support_threshold: float
+) -> AnswerCheck:
+    """Correctness (every must_include string, or a refusal when there is no evidence) and
+    citation precision counts."""
+    if question["evidence"]:
+        flat = normalize(answer.text)
+        correct = not answer.refused and all(
+            normalize(item) in flat for item in question.get("must_include", [])
+        )
+    else:
+        correct = answer.refused
+    by_number = {c.number: c for c in answer.citations}
+    total = good = 0
+    for sentence in answer.sentences:
+        for number in sentence.cited:
+            passage = by_number[number].passage
+            total += 1
+            backs_evidence = any(
+                evidence["file"] == passage["source_file"]
+                and supports(evidence["quote"], passage["text"])
+                for evidence in question["evidence"]
+            )
+            if backs_evidence or support(sentence.text, passage["text"]) >= support_threshold:
+                good += 1
+    dangling = sum(1 for n in marker_numbers(answer.text) if n not in by_number)
+    return AnswerCheck(answer, correct, total, good, dangling)
+
+
+def evaluate_answers(
+    questions: list[dict[str, Any]],
+    results: list[QuestionResult],
+    answerer: Answerer,
+    *,
+    progress: bool = True,
+) -> None:
+    """Answer every question and attach the scored answer to its retrieval result."""
+    threshold = answerer.settings.citation_support
+    for question, result in tqdm(
+        list(zip(questions, results, strict=True)), desc="回答", unit="题", disable=not progress
+    ):
+        answer = answerer.ask(question["question"], question.get("history") or [])
+        result.answer = check_answer_against(question, answer, threshold)
+
+
+def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
+    """answer_accuracy, refusal precision/recall, citation precision, answer latency."""
+    checked = [r for r in results if r.answer]
+    if not checked:
+        return {}
+    refused = [r for r in checked if r.answer.answer.refused]
+    unanswerable = [r for r in checked if not r.answerable]
+    true_refusals = [r for r in refused if not r.answerable]
+    total = sum(r.answer.citations_total for r in checked)
+    seconds = [r.answer.answer.timings.get("total_s", 0.0) for r in checked]
+    return {
+        "answer_accuracy": _mean([1.0 if r.answer.correct else 0.0 for r in checked]),
+        "refusal_precision": round(len(true_refusals) / len(refused), 4) if refused else 1.0,
+        "refusal_recall": (
+            round(len(true_refusals) / len(unanswerable), 4) if unanswerable else 1.0
+        ),
+        "citation_precision": (
+            round(sum(r.answer.citations_good for r in checked) / total, 4) if total else 1.0
+        ),
+        "answers_with_dangling_markers": sum(1 for r in checked if r.answer.dangling_markers),
+        "answer_p50_s": round(percentile(seconds, 50), 2),
+        "answer_p95_s": round(percentile(seconds, 95), 2),
+    }
 
 
 def evaluate_retrieval(
@@ -177,11 +286,14 @@ def _mean(values: list[float]) -> float:
 
 
 def summarize(results: list[QuestionResult]) -> dict[str, Any]:
-    summary = retrieval_metrics(results)
+    summary = {**retrieval_metrics(results), **answer_metrics(results)}
     by_type: dict[str, list[QuestionResult]] = defaultdict(list)
     for result in results:
         by_type[result.type].append(result)
-    summary["by_type"] = {name: retrieval_metrics(group) for name, group in sorted(by_type.items())}
+    summary["by_type"] = {
+        name: {**retrieval_metrics(group), **answer_metrics(group)}
+        for name, group in sorted(by_type.items())
+    }
     summary["questions"] = len(results)
     for key, attribute in (("top_dense_score", "top_dense"), ("top_coverage", "top_coverage")):
         summary[key] = {
@@ -212,15 +324,30 @@ TABLE_KEYS = (
     "latency_p50_ms",
     "latency_p95_ms",
 )
+ANSWER_TABLE_KEYS = (
+    "answer_accuracy",
+    "refusal_precision",
+    "refusal_recall",
+    "citation_precision",
+    "answer_p50_s",
+    "answer_p95_s",
+)
 
 
 def format_table(summary: dict[str, Any]) -> str:
+    """Retrieval metrics, then (when answers were generated) answer metrics, by type."""
     rows = [("全部 overall", summary), *summary.get("by_type", {}).items()]
-    header = f"{'类型 type':<16}" + "".join(f"{key:>15}" for key in TABLE_KEYS)
-    lines = [header, "-" * len(header)]
-    for name, metrics in rows:
-        lines.append(f"{name:<16}" + "".join(f"{metrics.get(key, 0):>15}" for key in TABLE_KEYS))
-    return "\n".join(lines)
+    tables = [TABLE_KEYS]
+    if "answer_accuracy" in summary:
+        tables.append(ANSWER_TABLE_KEYS)
+    blocks = []
+    for keys in tables:
+        header = f"{'类型 type':<16}" + "".join(f"{key:>19}" for key in keys)
+        lines = [header, "-" * len(header)]
+        for name, metrics in rows:
+            lines.append(f"{name:<16}" + "".join(f"{metrics.get(key, '-'):>19}" for key in keys))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def write_run(out_dir: Path, summary: dict[str, Any], results: list[QuestionResult]) -> None:

@@ -26,6 +26,7 @@ from index.chunk import Passage
 from index.store import IndexData
 from index.tokenize import tokenize
 from qa.dates import DateMention, find_dates
+from qa.errors import ArchiveQAError
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class HybridRetriever(BaseRetriever):
             for row in fused:
                 match = max(mention.matches(data.passages[row].date) for mention in dates)
                 fused[row] *= 1 + self.date_boost * match / 2
-        coverage_weights = self._coverage_weights(set(query_tokens))
+        coverage_weights = self.term_weights(set(query_tokens))
         dense_rank = {row: rank for rank, row in enumerate(dense_order, start=1)}
         bm25_rank = {row: rank for rank, row in enumerate(bm25_order, start=1)}
         best = sorted(fused, key=lambda row: fused[row], reverse=True)[:k]
@@ -181,8 +182,8 @@ class HybridRetriever(BaseRetriever):
         combined = self.dense_weight * _min_max(dense) + self.bm25_weight * _min_max(lexical)
         return {row: float(score) for row, score in zip(rows, combined, strict=True)}
 
-    def _coverage_weights(self, query_tokens: set[str]) -> dict[str, float]:
-        """IDF weight of each question token, computed once per question."""
+    def term_weights(self, query_tokens: set[str]) -> dict[str, float]:
+        """IDF weight of each question token over the indexed passages."""
         data: IndexData = self.index
         total = len(data.passages)
         return {
@@ -246,3 +247,21 @@ def build_retriever(
     }
     options.update(overrides)
     return HybridRetriever(index=index, embeddings=embeddings, **options)
+
+
+def open_retriever(settings: Any, **overrides: Any) -> HybridRetriever:
+    """Load the index of ``settings`` and its embedding model, checked to match, as a retriever.
+
+    Raises ArchiveQAError when the index is empty or was built with another model.
+    """
+    from index.store import load_index
+    from qa.embed import load_embeddings
+
+    data = load_index(settings.index_dir)
+    if not data.passages:
+        raise ArchiveQAError(
+            "索引为空，请先导入：archive-qa ingest seeds/", source=str(settings.index_dir)
+        )
+    embeddings = load_embeddings(settings)
+    data.check_model(embeddings.model_id)
+    return build_retriever(data, embeddings, settings, **overrides)

@@ -11,8 +11,9 @@ import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,6 +49,45 @@ class Settings(BaseSettings):
     llm_model_path: Path = Field(
         PROJECT_ROOT / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         description="GGUF file of the local language model (set-up assembles it).",
+    )
+
+    # Language model (answers). local = the GGUF above through llama.cpp; openai = any
+    # OpenAI-compatible endpoint; none = extractive answers without a model.
+    llm: Literal["local", "openai", "none"] = Field("local", description="Answer backend.")
+    llm_context_tokens: int = Field(4096, gt=512, description="Context window of the local model.")
+    llm_max_tokens: int = Field(200, gt=0, description="Longest answer, in tokens.")
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_timeout_s: float = Field(60.0, gt=0, description="Seconds to wait for an endpoint.")
+    llm_max_retries: int = Field(1, ge=0, description="Retries after a failed endpoint call.")
+    openai_base_url: str = Field(
+        "http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint (Ollama's by default)."
+    )
+    openai_model: str = Field("qwen2.5:1.5b", description="Model name at the endpoint.")
+    openai_api_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices(
+            "ARCHIVE_QA_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"
+        ),
+        description="Never logged or shown.",
+    )
+
+    # Answering
+    answer_passages: int = Field(
+        4, gt=0, description="Passages put in front of the model (numbered [1]..[n])."
+    )
+    max_question_chars: int = Field(
+        500, gt=10, description="Longer questions are cut to this length, with a notice."
+    )
+    # Calibrated on the public set (README, "Answers"): answerable questions reach at least
+    # 0.17 IDF-weighted word coverage in their best passage.
+    min_coverage: float = Field(
+        0.08, ge=0, le=1, description="Below this best-passage coverage, refuse without the model."
+    )
+    citation_support: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a sentence's character bigrams its cited passage must contain.",
     )
 
     # Ingestion

@@ -1,0 +1,279 @@
+"""From a question (and chat history) to a checked answer with citations.
+
+question → prepare → condense (follow-ups) → retrieve → prompt → model (streamed) →
+citation check → refusal decision → `Answer`. Without a model, the answer is extractive.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from index.chunk import Passage
+from index.schema import Provenance
+from index.tokenize import tokenize
+from qa.citations import CheckedSentence, best_quote, check_answer
+from qa.condense import condense
+from qa.errors import ArchiveQAError
+from qa.extractive import extract
+from qa.llm import describe_failure, make_chat_model
+from qa.metrics import normalize
+from qa.prompts import chat_prompt, refusal_phrase, refusal_text
+from qa.question import cjk_share, prepare_question
+from qa.retrieve import Filters, Hit, HybridRetriever
+from qa.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# What small models write when the passages do not say (besides the exact refusal).
+_REFUSAL_SIGNS = (
+    "没有相关信息",
+    "没有提到",
+    "没有提及",
+    "未提及",
+    "未提到",
+    "无法回答",
+    "没有找到",
+)
+MAX_LEADS = 3
+
+
+def issue_label(item: Provenance | dict[str, Any]) -> str:
+    """paper · date · 第N期 · 第N版 — the provenance line of a citation or an index listing."""
+    data = item if isinstance(item, dict) else item.to_dict()
+    parts = [data.get("paper") or "报名未知"]
+    date = data.get("date")
+    parts.append(f"{date}（推断）" if date and data.get("date_inferred") else date or "日期未知")
+    if data.get("issue_no") is not None:
+        parts.append(f"第{data['issue_no']}期")
+    if data.get("page") is not None:
+        parts.append(f"第{data['page']}版")
+    return " · ".join(parts)
+
+
+def source_label(passage: Passage) -> str:
+    return f"{issue_label(passage)} · 《{passage.title}》"
+
+
+@dataclass
+class Citation:
+    """A marker `[number]` of the answer and the passage that proves it."""
+
+    number: int
+    passage_id: str
+    label: str  # paper · date · 第N期 · 第N版 · 《headline》
+    quote: str  # the passage sentence that supports the cited answer sentence
+    passage: dict[str, Any]
+
+
+@dataclass
+class Answer:
+    question: str
+    standalone_question: str
+    text: str
+    refused: bool
+    backend: str
+    citations: list[Citation] = field(default_factory=list)
+    sentences: list[CheckedSentence] = field(default_factory=list)
+    leads: list[str] = field(default_factory=list)  # closest articles, shown with a refusal
+    notices: list[str] = field(default_factory=list)
+    removed_markers: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    passages: list[dict[str, Any]] = field(default_factory=list)  # what the model was shown
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AnswerEvent:
+    """One step of a streamed answer: the standalone question, a token, or the final answer."""
+
+    kind: Literal["standalone", "token", "answer"]
+    text: str = ""
+    answer: Answer | None = None
+
+
+def is_refusal(text: str) -> bool:
+    flat = normalize(text)
+    return refusal_phrase() in flat or any(sign in flat for sign in _REFUSAL_SIGNS)
+
+
+def format_passages(hits: list[Hit]) -> str:
+    return "\n\n".join(
+        f"[{number}] {source_label(hit.passage)}\n{hit.passage.text}"
+        for number, hit in enumerate(hits, start=1)
+    )
+
+
+class Answerer:
+    """Answers questions over one index with one backend; reusable across questions."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        settings: Settings,
+        model: BaseChatModel | None,
+        backend: str,
+        model_notice: str | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.settings = settings
+        self.model = model
+        self.backend = backend if model is not None else "none"
+        self.model_notice = model_notice
+
+    def ask(
+        self,
+        question: str,
+        history: list[dict[str, Any]] | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        answer = None
+        for event in self.stream(question, history, filters):
+            answer = event.answer or answer
+        assert answer is not None
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        history: list[dict[str, Any]] | None = None,
+        filters: Filters | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """Yield the standalone question, then tokens as the model writes them, then the
+        checked `Answer`. Raises ArchiveQAError for an empty question."""
+        started = time.perf_counter()
+        prepared = prepare_question(question, self.settings.max_question_chars)
+        notices = list(prepared.notices)
+        if self.model_notice:
+            notices.append(self.model_notice)
+        standalone = condense(prepared.text, history or [], self.model)
+        condensed_at = time.perf_counter()
+        yield AnswerEvent("standalone", standalone)
+
+        depth = max(self.settings.retrieval_k, self.settings.answer_passages)
+        found = self.retriever.search(standalone, k=depth, filters=filters)
+        hits = found.hits[: self.settings.answer_passages]
+        retrieved_at = time.perf_counter()
+        answer = Answer(
+            question=prepared.text,
+            standalone_question=standalone,
+            text="",
+            refused=False,
+            backend=self.backend,
+            notices=notices,
+            leads=self._leads(found.hits),
+            passages=[{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)],
+        )
+        if self._nothing_relevant(standalone, hits):
+            self._refuse(answer)
+        elif self.model is None:
+            self._extractive(answer, standalone, hits)
+        else:
+            try:
+                yield from self._generate(answer, standalone, hits)
+            except Exception as exc:  # any backend fault; the app keeps serving
+                reason = describe_failure(exc, self.settings)
+                logger.warning("answer generation failed: %s", reason)
+                answer.notices.append(f"{reason}；以下为摘录式回答")
+                self._extractive(answer, standalone, hits)
+        finished = time.perf_counter()
+        answer.timings = {
+            "condense_s": round(condensed_at - started, 3),
+            "retrieve_s": round(retrieved_at - condensed_at, 3),
+            "generate_s": round(finished - retrieved_at, 3),
+            "total_s": round(finished - started, 3),
+        }
+        yield AnswerEvent("answer", answer.text, answer)
+
+    def _nothing_relevant(self, question: str, hits: list[Hit]) -> bool:
+        """No passage, or (for a Chinese question) none shares enough of its rare words."""
+        if not hits:
+            return True
+        if cjk_share(question) < 0.5:
+            return False  # word coverage means little across languages; the model judges
+        return max(hit.coverage for hit in hits) < self.settings.min_coverage
+
+    def _generate(self, answer: Answer, question: str, hits: list[Hit]) -> Iterator[AnswerEvent]:
+        messages = chat_prompt("answer").format_messages(
+            passages=format_passages(hits), question=question
+        )
+        pieces = []
+        for chunk in self.model.stream(messages):
+            token = str(chunk.content)
+            if token:
+                pieces.append(token)
+                yield AnswerEvent("token", token)
+        self._finish(answer, "".join(pieces), hits)
+
+    def _extractive(self, answer: Answer, question: str, hits: list[Hit]) -> None:
+        weights = self.retriever.term_weights(set(tokenize(question)))
+        text, _ = extract({n: hit.passage.text for n, hit in enumerate(hits, 1)}, weights)
+        if not text:
+            self._refuse(answer)
+            return
+        self._finish(answer, text, hits)
+
+    def _finish(self, answer: Answer, raw: str, hits: list[Hit]) -> None:
+        """Check the markers, decide refusal, and attach the citations."""
+        bodies = {n: hit.passage.text for n, hit in enumerate(hits, 1)}
+        checked = check_answer(raw, bodies, self.settings.citation_support)
+        claims = [s for s in checked.sentences if s.text.strip() and not is_refusal(s.text)]
+        if not claims or (is_refusal(raw) and not any(s.supported for s in claims)):
+            self._refuse(answer)
+            return
+        answer.text = checked.text
+        answer.sentences = checked.sentences
+        answer.removed_markers = checked.removed_markers
+        quotes: dict[int, str] = {}
+        for sentence in checked.sentences:
+            for number in sentence.cited:
+                quotes.setdefault(number, best_quote(sentence.text, bodies[number]))
+        answer.citations = [
+            Citation(
+                number=number,
+                passage_id=hits[number - 1].passage.id,
+                label=source_label(hits[number - 1].passage),
+                quote=quotes[number],
+                passage=hits[number - 1].passage.to_dict(),
+            )
+            for number in checked.cited_numbers
+        ]
+
+    def _refuse(self, answer: Answer) -> None:
+        answer.refused = True
+        answer.text = refusal_text(answer.leads)
+        answer.citations, answer.sentences = [], []
+
+    @staticmethod
+    def _leads(hits: list[Hit]) -> list[str]:
+        """The closest articles (one line each), for "you may want to look at"."""
+        seen: dict[str, str] = {}
+        for hit in hits:
+            if hit.passage.kind == "article" and hit.passage.article_id not in seen:
+                seen[hit.passage.article_id] = source_label(hit.passage)
+        return list(seen.values())[:MAX_LEADS]
+
+
+def build_answerer(
+    settings: Settings, backend: str | None = None, retriever: HybridRetriever | None = None
+) -> Answerer:
+    """An `Answerer` over the configured index. When the model cannot be set up, answers
+    are extractive and every answer carries a notice saying why."""
+    from qa.retrieve import open_retriever
+
+    retriever = retriever or open_retriever(settings)
+    backend = backend or settings.llm
+    try:
+        model = make_chat_model(settings, backend)
+        notice = None
+    except ArchiveQAError as exc:
+        logger.warning("language model unavailable: %s", exc)
+        model, notice = None, f"语言模型不可用（{exc.message}），已改用摘录式回答"
+    return Answerer(retriever, settings, model, backend, notice)

@@ -1,0 +1,67 @@
+"""Follow-up questions rewritten into standalone ones, so retrieval sees the subject.
+
+With a chat model the ``condense`` prompt does it; without one (extractive mode, or when the
+model fails or answers off the point) a rule carries the earlier question along.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from qa.prompts import chat_prompt
+
+logger = logging.getLogger(__name__)
+
+HISTORY_TURNS = 4  # messages of history shown to the model
+_QUESTION_TAIL = re.compile(r"[？?。！!\s]+$")
+
+
+def user_turns(history: list[dict[str, Any]]) -> list[str]:
+    return [str(turn.get("content", "")) for turn in history if turn.get("role") == "user"]
+
+
+def rule_based(question: str, history: list[dict[str, Any]]) -> str:
+    """The last earlier question, then this one: "A？那它什么时候完工？" keeps A's subject."""
+    earlier = user_turns(history)
+    if not earlier:
+        return question
+    return f"{_QUESTION_TAIL.sub('', earlier[-1])}；{question}"
+
+
+def _format_history(history: list[dict[str, Any]]) -> str:
+    names = {"user": "用户", "assistant": "助手"}
+    lines = []
+    for turn in history[-HISTORY_TURNS:]:
+        content = re.sub(r"\s+", " ", str(turn.get("content", "")))[:300]
+        lines.append(f"{names.get(turn.get('role'), '用户')}：{content}")
+    return "\n".join(lines)
+
+
+def _plausible(rewritten: str, question: str) -> bool:
+    """Small models sometimes answer instead of rewriting, or return nothing."""
+    return 2 <= len(rewritten) <= max(3 * len(question), 80) and "\n" not in rewritten
+
+
+def condense(question: str, history: list[dict[str, Any]], model: BaseChatModel | None) -> str:
+    """A standalone form of ``question`` given the chat ``history`` ({role, content} dicts).
+
+    Model failures are not the user's problem here: the rule-based form is used instead.
+    """
+    if not user_turns(history):
+        return question
+    if model is None:
+        return rule_based(question, history)
+    messages = chat_prompt("condense").format_messages(
+        history=_format_history(history), question=question
+    )
+    try:
+        rewritten = str(model.invoke(messages).content).strip().strip('"“”')
+    except Exception as exc:  # any backend fault falls back to the rule
+        logger.warning("condense failed (%s); using the rule", type(exc).__name__)
+        return rule_based(question, history)
+    rewritten = rewritten.removeprefix("改写后的问题：").strip()
+    return rewritten if _plausible(rewritten, question) else rule_based(question, history)

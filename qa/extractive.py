@@ -1,0 +1,59 @@
+"""Answers without a language model: the passage sentences that best cover the question.
+
+Each chosen sentence is quoted verbatim with the number of its passage, so every word of an
+extractive answer is checkable. Used for ``ARCHIVE_QA_LLM=none`` and as the fallback when the
+model cannot be reached.
+"""
+
+from __future__ import annotations
+
+from index.tokenize import tokenize
+from qa.citations import split_sentences
+
+MIN_SENTENCE_CHARS = 6
+MAX_SENTENCES = 2
+SECOND_SENTENCE_RATIO = 0.6  # a second sentence must score at least this share of the best
+
+
+def _coverage(sentence: str, weights: dict[str, float]) -> float:
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    present = set(tokenize(sentence))
+    return sum(weight for token, weight in weights.items() if token in present) / total
+
+
+def extract(passages: dict[int, str], weights: dict[str, float]) -> tuple[str, float]:
+    """The answer text (sentences with ``[n]`` markers) and the best sentence's coverage.
+
+    ``passages`` maps citation numbers to passage texts in rank order; ``weights`` are the
+    question's token weights (IDF), so rare question words count most.
+    """
+    candidates: list[tuple[float, int, int, str]] = []
+    for number, text in passages.items():
+        for position, (sentence, _) in enumerate(split_sentences(text)):
+            sentence = sentence.strip()
+            if len(sentence) < MIN_SENTENCE_CHARS:
+                continue
+            # Earlier passages win ties: they ranked higher for the whole question.
+            score = _coverage(sentence, weights) - 0.001 * number
+            candidates.append((score, number, position, sentence))
+    if not candidates:
+        return "", 0.0
+    candidates.sort(key=lambda item: item[0], reverse=True)
+    best = candidates[0]
+    chosen = [best]
+    for candidate in candidates[1:]:
+        if len(chosen) == MAX_SENTENCES or candidate[0] < SECOND_SENTENCE_RATIO * best[0]:
+            break
+        if candidate[3] not in best[3] and best[3] not in candidate[3]:
+            chosen.append(candidate)
+    # Keep the printed order when both sentences come from one passage.
+    chosen.sort(key=lambda item: (item[1] != best[1], item[1], item[2]))
+    text = "".join(_cite(sentence, number) for _, number, _, sentence in chosen)
+    return text, max(best[0], 0.0)
+
+
+def _cite(sentence: str, number: int) -> str:
+    body = sentence.rstrip("。！？!?；;")
+    return f"{body}[{number}]{sentence[len(body) :] or '。'}"

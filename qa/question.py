@@ -1,0 +1,45 @@
+"""What a user typed, made fit for retrieval: checked, cut to length, simplified Chinese."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from opencc import OpenCC
+
+from qa.errors import ArchiveQAError
+
+
+@lru_cache(maxsize=1)
+def _to_simplified() -> OpenCC:
+    return OpenCC("t2s")
+
+
+@dataclass
+class PreparedQuestion:
+    text: str
+    notices: list[str] = field(default_factory=list)
+
+
+def prepare_question(raw: str | None, max_chars: int) -> PreparedQuestion:
+    """Strip, refuse an empty question, cut an over-long one (with a notice) and convert
+    traditional characters to simplified ones, as the archive is printed in simplified."""
+    text = (raw or "").strip()
+    if not text:
+        raise ArchiveQAError("问题是空的，请输入要查询的内容")
+    notices = []
+    if len(text) > max_chars:
+        notices.append(f"问题太长（{len(text)} 字），只使用了前 {max_chars} 字")
+        text = text[:max_chars]
+    simplified = _to_simplified().convert(text)
+    if simplified != text:
+        notices.append("已将繁体字转换为简体字再检索")
+    return PreparedQuestion(simplified, notices)
+
+
+def cjk_share(text: str) -> float:
+    """Share of Chinese characters among the letters of ``text`` (0 for English)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return 0.0
+    return sum("\u4e00" <= ch <= "\u9fff" for ch in letters) / len(letters)

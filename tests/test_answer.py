@@ -1,0 +1,178 @@
+"""Answering with LangChain's fake chat models: prompt assembly, citation checks, refusals,
+condensing, faults. The real local model is exercised in test_answer_local.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.embeddings import DeterministicFakeEmbedding
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import (
+    FakeListChatModel,
+    GenericFakeChatModel,
+)
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatResult
+from pydantic import Field
+
+from index.ingest import ingest
+from index.store import load_index
+from qa.answer import Answerer, format_passages
+from qa.condense import condense, rule_based
+from qa.errors import ArchiveQAError
+from qa.prompts import chat_prompt, refusal_text
+from qa.retrieve import build_retriever
+from qa.settings import Settings
+from tests.conftest import SEEDS
+
+FAKE = DeterministicFakeEmbedding(size=16)
+QUESTION = "瓜山未来社区民宿组团一期建成开放的是哪家酒店？"
+
+
+class RecordingModel(GenericFakeChatModel):
+    """Streams a fixed reply and keeps the messages it was given."""
+
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any):
+        self.seen.append(messages)
+        yield from super()._stream(messages, *args, **kwargs)
+
+
+class BrokenModel(BaseChatModel):
+    @property
+    def _llm_type(self) -> str:
+        return "broken"
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        raise ConnectionError("endpoint down")
+
+
+def reply(text: str) -> RecordingModel:
+    return RecordingModel(messages=iter([AIMessage(content=text)]), seen=[])
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory: pytest.TempPathFactory):
+    settings = Settings(index_dir=tmp_path_factory.mktemp("idx"))
+    ingest([SEEDS], settings, FAKE, progress=False)
+    return build_retriever(load_index(settings.index_dir), FAKE, settings)
+
+
+def answerer(retriever, model: BaseChatModel | None, **overrides: Any) -> Answerer:
+    return Answerer(retriever, Settings(**overrides), model, "fake")
+
+
+def test_prompt_numbers_passages_with_paper_date_headline(retriever) -> None:
+    hits = retriever.search(QUESTION, k=2).hits
+    block = format_passages(hits)
+    assert block.startswith("[1] 今日拱墅 · 2021-01-15 · 第2期 · 第1版 · 《")
+    assert "\n\n[2] " in block
+    messages = chat_prompt("answer").format_messages(passages=block, question=QUESTION)
+    system, user = (str(m.content) for m in messages)
+    assert "不要使用资料以外的知识" in system and "资料中没有相关信息" in system
+    assert "[1]" in system and user.endswith(QUESTION) and block in user
+
+
+def test_answer_carries_checked_citations_with_quotes(retriever) -> None:
+    model = reply("瓜山未来社区民宿组团一期建成开放的是往来酒店[1]。")
+    answer = answerer(retriever, model).ask(QUESTION)
+    assert not answer.refused
+    assert answer.text == "瓜山未来社区民宿组团一期建成开放的是往来酒店[1]。"
+    [citation] = answer.citations
+    assert citation.number == 1 and "往来酒店" in citation.quote
+    assert citation.quote in citation.passage["text"]
+    assert citation.label.startswith("今日拱墅 · 2021-01-15")
+    assert answer.sentences[0].supported
+    assert set(answer.timings) == {"condense_s", "retrieve_s", "generate_s", "total_s"}
+    assert len(model.seen) == 1  # no history: no condense call
+
+
+def test_marker_to_nothing_never_reaches_the_user(retriever) -> None:
+    answer = answerer(retriever, reply("开放的是往来酒店[9]。")).ask(QUESTION)
+    assert "[9]" not in answer.text and 9 in answer.removed_markers
+    assert all(1 <= c.number <= 4 for c in answer.citations)
+
+
+def test_model_refusal_becomes_the_refusal_with_leads(retriever) -> None:
+    answer = answerer(retriever, reply("资料中没有相关信息")).ask("往来酒店有多少间客房？")
+    assert answer.refused and answer.citations == []
+    assert answer.text.startswith("资料中没有相关信息。")
+    assert "可以看看这些相关报道" in answer.text and answer.leads
+    assert all(lead in answer.text for lead in answer.leads)
+
+
+def test_nothing_relevant_refuses_without_calling_the_model(retriever) -> None:
+    model = reply("不该被调用")
+    answer = answerer(retriever, model).ask("量子引力弦论的卡拉比丘流形")
+    assert answer.refused and model.seen == []
+
+
+def test_streaming_yields_standalone_then_tokens_then_answer(retriever) -> None:
+    events = list(answerer(retriever, reply("是 往来酒店[1]。")).stream(QUESTION))
+    kinds = [event.kind for event in events]
+    assert kinds[0] == "standalone" and kinds[-1] == "answer"
+    assert kinds.count("token") >= 2
+    assert "".join(e.text for e in events if e.kind == "token") == "是 往来酒店[1]。"
+
+
+def test_model_fault_falls_back_to_extractive_with_a_notice(retriever) -> None:
+    answer = answerer(retriever, BrokenModel()).ask(QUESTION)
+    assert not answer.refused and "往来酒店" in answer.text
+    assert any("以下为摘录式回答" in notice for notice in answer.notices)
+
+
+def test_extractive_answers_quote_passages_verbatim(retriever) -> None:
+    answer = answerer(retriever, None).ask(QUESTION)
+    assert answer.backend == "none" and "往来酒店" in answer.text
+    for sentence in answer.sentences:
+        if sentence.text.strip():
+            assert sentence.supported and sentence.support == 1.0
+
+
+def test_bad_questions(retriever) -> None:
+    with pytest.raises(ArchiveQAError, match="问题是空的"):
+        answerer(retriever, None).ask(" \n ")
+    long = answerer(retriever, None).ask("往来酒店" * 25_000)
+    assert len(long.question) == 500 and "问题太长（100000 字）" in long.notices[0]
+    traditional = answerer(retriever, None).ask("瓜山未來社區民宿組團一期建成開放的是哪家酒店？")
+    assert traditional.question == QUESTION and "往来酒店" in traditional.text
+
+
+def test_condense_with_a_model_and_its_fallbacks() -> None:
+    history = [
+        {"role": "user", "content": "2020年6月拱墅党政代表团去贵州考察了哪些地方？"},
+        {"role": "assistant", "content": "贵安新区、黄平县。"},
+    ]
+    good = FakeListChatModel(responses=["黄平县是什么时候脱贫摘帽的？"])
+    assert condense("那它什么时候脱贫摘帽的？", history, good) == "黄平县是什么时候脱贫摘帽的？"
+    rule = rule_based("那它什么时候脱贫摘帽的？", history)
+    assert rule == "2020年6月拱墅党政代表团去贵州考察了哪些地方；那它什么时候脱贫摘帽的？"
+    assert condense("那它什么时候脱贫摘帽的？", history, None) == rule
+    assert condense("那它什么时候脱贫摘帽的？", history, BrokenModel()) == rule
+    rambling = FakeListChatModel(responses=["好的。\n" + "黄平县" * 50])
+    assert condense("那它什么时候脱贫摘帽的？", history, rambling) == rule
+    assert condense("独立的问题？", [], good) == "独立的问题？"
+
+
+def test_follow_up_uses_the_standalone_question(retriever) -> None:
+    history = [{"role": "user", "content": "瓜山未来社区民宿组团一期建成开放了什么？"}]
+    model = RecordingModel(
+        messages=iter(
+            [
+                AIMessage(content="瓜山未来社区民宿组团一期开放的是哪家酒店？"),
+                AIMessage(content="往来酒店[1]。"),
+            ]
+        ),
+        seen=[],
+    )
+    answer = answerer(retriever, model).ask("是哪家酒店？", history)
+    assert answer.standalone_question == "瓜山未来社区民宿组团一期开放的是哪家酒店？"
+    assert "往来酒店" in answer.text
+    assert answer.standalone_question in str(model.seen[-1][-1].content)
+
+
+def test_refusal_text_lists_leads() -> None:
+    assert refusal_text([]) == "资料中没有相关信息。"
+    assert refusal_text(["甲报 · 《乙》"]).endswith("- 甲报 · 《乙》")
