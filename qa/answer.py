@@ -19,6 +19,8 @@ from index.schema import Provenance
 from index.tokenize import tokenize
 from qa.citations import CheckedSentence, best_quote, check_answer
 from qa.condense import condense
+from qa.context import ContextPassage, select_context
+from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
 from qa.extractive import extract
 from qa.llm import describe_failure, make_chat_model
@@ -104,10 +106,19 @@ def is_refusal(text: str) -> bool:
     return refusal_phrase() in flat or any(sign in flat for sign in _REFUSAL_SIGNS)
 
 
-def format_passages(hits: list[Hit]) -> str:
+def format_passage(passage: Passage, text: str | None = None) -> str:
+    """A passage as the model sees it: provenance line, then the text (or an excerpt of it)
+    with relative years ("今年") resolved against the issue date."""
+    body = passage.text if text is None else text
+    title = passage.title if len(passage.title) <= 40 else passage.title[:39] + "…"
+    head = " ".join(part for part in (passage.paper, passage.date, f"《{title}》") if part)
+    return f"{head}\n{annotate_relative_years(body, passage.date)}"
+
+
+def format_passages(context: list[ContextPassage]) -> str:
     return "\n\n".join(
-        f"[{number}] {source_label(hit.passage)}\n{hit.passage.text}"
-        for number, hit in enumerate(hits, start=1)
+        f"[{number}] {format_passage(item.hit.passage, item.excerpt)}"
+        for number, item in enumerate(context, start=1)
     )
 
 
@@ -169,7 +180,6 @@ class Answerer:
             backend=self.backend,
             notices=notices,
             leads=self._leads(found.hits),
-            passages=[{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)],
         )
         if self._nothing_relevant(standalone, hits):
             self._refuse(answer)
@@ -201,8 +211,11 @@ class Answerer:
         return max(hit.coverage for hit in hits) < self.settings.min_coverage
 
     def _generate(self, answer: Answer, question: str, hits: list[Hit]) -> Iterator[AnswerEvent]:
+        weights = self.retriever.term_weights(set(tokenize(question)))
+        context = select_context(hits, weights, self.settings.answer_context_chars)
+        hits = [item.hit for item in context]
         messages = chat_prompt("answer").format_messages(
-            passages=format_passages(hits), question=question
+            passages=format_passages(context), question=question
         )
         pieces = []
         for chunk in self.model.stream(messages):
@@ -210,7 +223,7 @@ class Answerer:
             if token:
                 pieces.append(token)
                 yield AnswerEvent("token", token)
-        self._finish(answer, "".join(pieces), hits)
+        self._finish(answer, "".join(pieces), hits, question)
 
     def _extractive(self, answer: Answer, question: str, hits: list[Hit]) -> None:
         weights = self.retriever.term_weights(set(tokenize(question)))
@@ -218,12 +231,14 @@ class Answerer:
         if not text:
             self._refuse(answer)
             return
-        self._finish(answer, text, hits)
+        self._finish(answer, text, hits, question)
 
-    def _finish(self, answer: Answer, raw: str, hits: list[Hit]) -> None:
+    def _finish(self, answer: Answer, raw: str, hits: list[Hit], question: str) -> None:
         """Check the markers, decide refusal, and attach the citations."""
+        answer.passages = [{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)]
         bodies = {n: hit.passage.text for n, hit in enumerate(hits, 1)}
-        checked = check_answer(raw, bodies, self.settings.citation_support)
+        sources = {n: format_passage(hit.passage) for n, hit in enumerate(hits, 1)}
+        checked = check_answer(raw, sources, self.settings.citation_support, question)
         claims = [s for s in checked.sentences if s.text.strip() and not is_refusal(s.text)]
         if not claims or (is_refusal(raw) and not any(s.supported for s in claims)):
             self._refuse(answer)

@@ -33,12 +33,19 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text}
 
 
-def support(sentence: str, passage_text: str) -> float:
-    """Share of the sentence's character bigrams that occur in the passage (0..1)."""
+def support(sentence: str, passage_text: str, question: str = "") -> float:
+    """Share of the sentence's character bigrams that occur in the passage (0..1).
+
+    Bigrams the sentence repeats from the question are not claims and are left out; a
+    sentence that only restates the question has nothing to support (0).
+    """
     content = _content(sentence)
     if not content:
         return 0.0
-    return len(_bigrams(content) & _bigrams(_content(passage_text))) / len(_bigrams(content))
+    claims = _bigrams(content) - (_bigrams(_content(question)) if question else set())
+    if not claims:
+        return 0.0
+    return len(claims & _bigrams(_content(passage_text))) / len(claims)
 
 
 def best_quote(sentence: str, passage_text: str) -> str:
@@ -104,8 +111,11 @@ class CheckedAnswer:
         return sorted({n for s in self.sentences for n in s.cited})
 
 
-def check_answer(text: str, passages: dict[int, str], threshold: float) -> CheckedAnswer:
-    """Validate the markers of ``text`` against ``passages`` (number → passage text)."""
+def check_answer(
+    text: str, passages: dict[int, str], threshold: float, question: str = ""
+) -> CheckedAnswer:
+    """Validate the markers of ``text`` against ``passages`` (number → passage text, with
+    its provenance line, since answers may name the paper's date)."""
     sentences: list[CheckedSentence] = []
     removed: list[int] = []
     for raw, numbers in split_sentences(text):
@@ -113,7 +123,7 @@ def check_answer(text: str, passages: dict[int, str], threshold: float) -> Check
         removed.extend(n for n in numbers if n not in passages)
         sentence = CheckedSentence(text=raw)
         if _content(raw):
-            scores = {n: support(raw, body) for n, body in passages.items()}
+            scores = {n: support(raw, body, question) for n, body in passages.items()}
             supporting = [n for n in valid if scores[n] >= threshold]
             best = max(scores, key=lambda n: scores[n]) if scores else None
             if supporting:

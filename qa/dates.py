@@ -71,3 +71,17 @@ def find_dates(question: str, today: dt.date | None = None) -> list[DateMention]
         year = today.year + _RELATIVE_OFFSET[match.group(1)]
         mentions.append(DateMention(year, month if month and 1 <= month <= 12 else None))
     return list(dict.fromkeys(mentions))
+
+
+_RELATIVE_YEAR = re.compile(r"(今年|去年|前年|明年)(?![（(]\d{4})")
+
+
+def annotate_relative_years(text: str, issue_date: str | None) -> str:
+    """ "今年3月4日" in a 2020 issue → "今年（2020年）3月4日": the year a reader of that issue
+    understood, written out for a model that does not know when the paper came out."""
+    if not issue_date:
+        return text
+    year = int(issue_date[:4])
+    return _RELATIVE_YEAR.sub(
+        lambda m: f"{m.group(1)}（{year + _RELATIVE_OFFSET[m.group(1)]}年）", text
+    )

@@ -7,20 +7,12 @@ model cannot be reached.
 
 from __future__ import annotations
 
-from index.tokenize import tokenize
 from qa.citations import split_sentences
+from qa.context import weighted_coverage
 
 MIN_SENTENCE_CHARS = 6
 MAX_SENTENCES = 2
 SECOND_SENTENCE_RATIO = 0.6  # a second sentence must score at least this share of the best
-
-
-def _coverage(sentence: str, weights: dict[str, float]) -> float:
-    total = sum(weights.values())
-    if not total:
-        return 0.0
-    present = set(tokenize(sentence))
-    return sum(weight for token, weight in weights.items() if token in present) / total
 
 
 def extract(passages: dict[int, str], weights: dict[str, float]) -> tuple[str, float]:
@@ -36,7 +28,7 @@ def extract(passages: dict[int, str], weights: dict[str, float]) -> tuple[str, f
             if len(sentence) < MIN_SENTENCE_CHARS:
                 continue
             # Earlier passages win ties: they ranked higher for the whole question.
-            score = _coverage(sentence, weights) - 0.001 * number
+            score = weighted_coverage(sentence, weights) - 0.001 * number
             candidates.append((score, number, position, sentence))
     if not candidates:
         return "", 0.0

@@ -55,6 +55,7 @@ class LlamaCppChat(BaseChatModel):
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
                 n_batch=512,
+                flash_attn=True,  # ~50 instead of ~38 prompt tokens/s on 2 AVX2 cores
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

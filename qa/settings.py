@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     answer_passages: int = Field(
         4, gt=0, description="Passages put in front of the model (numbered [1]..[n])."
     )
+    # The local model reads ~50 tokens/s on 2 cores: the excerpt budget is most of the
+    # answer time (README, "Answers").
+    answer_context_chars: int = Field(
+        480, gt=50, description="Characters of passage sentences put in front of the model."
+    )
     max_question_chars: int = Field(
         500, gt=10, description="Longer questions are cut to this length, with a notice."
     )
@@ -88,6 +93,21 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="Share of a sentence's character bigrams its cited passage must contain.",
+    )
+
+    # Web app
+    app_host: str = Field("127.0.0.1", description="Address the web app binds to.")
+    app_port: int = Field(7860, gt=0, lt=65536)
+    app_user: str = Field("archive", description="User name when a password is set.")
+    app_password: SecretStr = Field(
+        SecretStr(""), description="Set it to require a login (shared deployments)."
+    )
+    upload_dir: Path = Field(
+        Path("archive"), description="Where uploaded issue files are kept (sanitised names)."
+    )
+    max_upload_mb: int = Field(50, gt=0, description="Largest upload accepted by the web app.")
+    seeds_dir: Path = Field(
+        PROJECT_ROOT / "seeds", description="Indexed on first start when the index is empty."
     )
 
     # Ingestion

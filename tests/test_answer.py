@@ -20,6 +20,7 @@ from index.ingest import ingest
 from index.store import load_index
 from qa.answer import Answerer, format_passages
 from qa.condense import condense, rule_based
+from qa.context import ContextPassage
 from qa.errors import ArchiveQAError
 from qa.prompts import chat_prompt, refusal_text
 from qa.retrieve import build_retriever
@@ -66,8 +67,8 @@ def answerer(retriever, model: BaseChatModel | None, **overrides: Any) -> Answer
 
 def test_prompt_numbers_passages_with_paper_date_headline(retriever) -> None:
     hits = retriever.search(QUESTION, k=2).hits
-    block = format_passages(hits)
-    assert block.startswith("[1] 今日拱墅 · 2021-01-15 · 第2期 · 第1版 · 《")
+    block = format_passages([ContextPassage(hit, hit.passage.text) for hit in hits])
+    assert block.startswith("[1] 今日拱墅 2021-01-15 《")
     assert "\n\n[2] " in block
     messages = chat_prompt("answer").format_messages(passages=block, question=QUESTION)
     system, user = (str(m.content) for m in messages)

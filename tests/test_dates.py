@@ -33,3 +33,15 @@ def test_loose_dates() -> None:
     assert parse_loose_date("2023年8月4日") == "2023-08-04"
     assert parse_loose_date("记者：孙杰") is None
     assert parse_loose_date("2023-02-30") is None
+
+
+def test_relative_years_are_written_out_for_the_model() -> None:
+    from qa.dates import annotate_relative_years
+
+    text = "今年3月4日,黄平县脱贫摘帽;去年9月投用。"
+    assert annotate_relative_years(text, "2020-06-12") == (
+        "今年（2020年）3月4日,黄平县脱贫摘帽;去年（2019年）9月投用。"
+    )
+    assert annotate_relative_years(text, None) == text
+    once = annotate_relative_years(text, "2020-06-12")
+    assert annotate_relative_years(once, "2020-06-12") == once

@@ -1,0 +1,287 @@
+"""报刊问答 web app (Gradio Blocks): chat with cited answers, filters, and an archive tab.
+
+Thin over `qa`: every answer, ingest and delete goes through `qa.service.ArchiveService`.
+Run `python app.py` (binds 127.0.0.1:7860 by default; see README for settings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from qa.answer import Answer
+from qa.cards import render_answer, render_streaming
+from qa.errors import ArchiveQAError
+from qa.retrieve import Filters
+from qa.service import ArchiveService, open_service
+from qa.settings import PROJECT_ROOT, Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+SOURCE_HEADERS = ["文件", "报纸", "日期", "期号", "文章", "段落"]
+CSS_PATH = PROJECT_ROOT / "static" / "app.css"
+JS_PATH = PROJECT_ROOT / "static" / "app.js"
+TRACK_TQDM = gr.Progress(track_tqdm=True)  # ingest's tqdm bars shown in the page
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The answer as the /ask API returns it."""
+    return {
+        "text": answer.text,
+        "refused": answer.refused,
+        "standalone_question": answer.standalone_question,
+        "citations": [
+            {
+                "number": c.number,
+                "paper": c.passage.get("paper"),
+                "date": c.passage.get("date"),
+                "date_inferred": c.passage.get("date_inferred"),
+                "issue_no": c.passage.get("issue_no"),
+                "page": c.passage.get("page"),
+                "title": c.passage.get("title"),
+                "source_file": c.passage.get("source_file"),
+                "quote": c.quote,
+            }
+            for c in answer.citations
+        ],
+        "leads": answer.leads,
+        "notices": answer.notices,
+        "backend": answer.backend,
+        "timings": answer.timings,
+    }
+
+
+def parse_filters(papers: list[str] | None, date_from: str, date_to: str) -> Filters:
+    """Filters from the side panel; dates must be YYYY-MM-DD (a year or year-month is widened)."""
+    return Filters(
+        tuple(papers or ()),
+        _date_bound(date_from, "起始日期", start=True),
+        _date_bound(date_to, "截止日期", start=False),
+    )
+
+
+def _date_bound(text: str | None, label: str, *, start: bool) -> str | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    parts = text.replace("/", "-").replace(".", "-").split("-")
+    try:
+        numbers = [int(p) for p in parts if p]
+        if len(numbers) == 1:
+            numbers += [1, 1] if start else [12, 31]
+        elif len(numbers) == 2:
+            if start:
+                numbers.append(1)
+            else:
+                following = dt.date(numbers[0] + numbers[1] // 12, numbers[1] % 12 + 1, 1)
+                numbers.append((following - dt.timedelta(days=1)).day)
+        return dt.date(*numbers[:3]).isoformat()
+    except (ValueError, TypeError) as exc:
+        raise ArchiveQAError(f"{label}“{text}”不是日期，请写成 2020-06-12 这样的格式") from exc
+
+
+def build_app(service: ArchiveService) -> gr.Blocks:
+    def source_rows() -> list[list[Any]]:
+        return [
+            [r.file, r.paper, r.date, r.issue, r.articles, r.passages] for r in service.sources()
+        ]
+
+    def refresh() -> tuple[Any, ...]:
+        files = [row[0] for row in source_rows()]
+        return (
+            service.status(),
+            gr.update(choices=service.papers()),
+            source_rows(),
+            gr.update(choices=files, value=[]),
+        )
+
+    def respond(
+        message: str,
+        chat: list[dict[str, Any]],
+        history: list[dict[str, str]],
+        papers: list[str] | None,
+        date_from: str,
+        date_to: str,
+    ):
+        chat = [*chat, {"role": "user", "content": escape(message or "")}]
+        chat.append({"role": "assistant", "content": render_streaming("")})
+        yield "", chat, history
+        try:
+            filters = parse_filters(papers, date_from, date_to)
+            partial = ""
+            for event in service.stream(message, history, filters):
+                if event.kind == "token":
+                    partial += event.text
+                    chat[-1]["content"] = render_streaming(partial)
+                    yield "", chat, history
+                elif event.kind == "answer" and event.answer is not None:
+                    answer = event.answer
+                    turn = str(len(chat))
+                    chat[-1]["content"] = render_answer(answer, turn, service.article)
+                    history = [
+                        *history,
+                        {"role": "user", "content": answer.question},
+                        {"role": "assistant", "content": answer.text},
+                    ]
+        except ArchiveQAError as exc:
+            chat[-1]["content"] = f'<div class="aq-error">出错了：{escape(exc.message)}</div>'
+        except Exception:  # the app keeps serving whatever one question does
+            logger.exception("answer failed")
+            chat[-1]["content"] = (
+                '<div class="aq-error">出错了：处理这个问题时发生内部错误，请重试</div>'
+            )
+        yield "", chat, history
+
+    def ask_api(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        """Answer a question; history is a list of {role, content} messages (may be empty)."""
+        try:
+            return answer_json(service.answerer.ask(question, history or []))
+        except ArchiveQAError as exc:
+            raise gr.Error(exc.message) from exc
+
+    def ingest(files: list[str] | None, progress: gr.Progress = TRACK_TQDM) -> tuple[Any, ...]:
+        if not files:
+            return ("请先选择要上传的文件", *refresh())
+        try:
+            report = service.ingest_files([Path(f) for f in files], progress=True)
+        except ArchiveQAError as exc:
+            return (f"导入失败：{escape(exc.message)}", *refresh())
+        lines = [
+            f"- ✓ {escape(issue.source_file)}：{len(issue.articles)} 篇文章"
+            for issue in report.issues
+        ]
+        lines += [f"- ✗ {escape(name)}：{escape(reason)}" for name, reason in report.skipped]
+        return ("\n".join(lines), *refresh())
+
+    def delete(names: list[str] | None) -> tuple[Any, ...]:
+        if not names:
+            return ("请先选择要删除的来源", *refresh())
+        missing = service.remove(names)
+        lines = [f"- ✓ 已删除 {escape(n)}" for n in names if n not in missing]
+        lines += [f"- ✗ {escape(n)}：索引中没有这个来源" for n in missing]
+        return ("\n".join(lines), *refresh())
+
+    with gr.Blocks(title="报刊问答") as demo:
+        gr.Markdown("# 报刊问答\n从地方报纸档案中查找答案，每个回答都注明出处，点击 [n] 查看原文。")
+        status = gr.Markdown(service.status(), elem_id="aq-status")
+        history = gr.State([])
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat"), gr.Row():
+                with gr.Column(scale=3, min_width=320):
+                    chatbot = gr.Chatbot(
+                        label="对话",
+                        height=560,
+                        elem_id="aq-chat",
+                        feedback_options=None,
+                        placeholder="请在下方输入问题，例如某次会议的内容、某个项目的进展。",
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            placeholder="输入问题，按回车发送",
+                            show_label=False,
+                            scale=5,
+                            elem_id="aq-question",
+                        )
+                        send = gr.Button("发送", variant="primary", scale=1, elem_id="aq-send")
+                    new_chat = gr.Button("新对话", size="sm", elem_id="aq-new")
+                    examples = service.example_questions()
+                    if examples:
+                        gr.Examples(
+                            examples=[[q] for q in examples], inputs=question, label="示例问题"
+                        )
+                with gr.Column(scale=1, min_width=240):
+                    gr.Markdown("### 筛选")
+                    papers = gr.Dropdown(
+                        choices=service.papers(),
+                        multiselect=True,
+                        label="报纸",
+                        elem_id="aq-papers",
+                    )
+                    date_from = gr.Textbox(
+                        label="起始日期", placeholder="例如 2020-01-01", elem_id="aq-date-from"
+                    )
+                    date_to = gr.Textbox(
+                        label="截止日期", placeholder="例如 2020-12-31", elem_id="aq-date-to"
+                    )
+            with gr.Tab("档案管理", id="archive"):
+                upload = gr.File(
+                    label="上传报纸文件（.txt .md .html .htm .pdf，可多选）",
+                    file_count="multiple",
+                    file_types=list(service.settings.supported_extensions),
+                    type="filepath",
+                    elem_id="aq-upload",
+                )
+                ingest_button = gr.Button("导入", variant="primary", elem_id="aq-ingest")
+                ingest_result = gr.Markdown(elem_id="aq-ingest-result")
+                sources = gr.Dataframe(
+                    value=source_rows(),
+                    headers=SOURCE_HEADERS,
+                    interactive=False,
+                    label="已导入的来源",
+                    elem_id="aq-sources",
+                )
+                to_delete = gr.Dropdown(
+                    choices=[row[0] for row in source_rows()],
+                    multiselect=True,
+                    label="选择要删除的来源",
+                    elem_id="aq-delete-choice",
+                )
+                delete_button = gr.Button("删除所选", variant="stop", elem_id="aq-delete")
+                delete_result = gr.Markdown(elem_id="aq-delete-result")
+
+        chat_inputs = [question, chatbot, history, papers, date_from, date_to]
+        chat_outputs = [question, chatbot, history]
+        question.submit(respond, chat_inputs, chat_outputs, api_visibility="private")
+        send.click(respond, chat_inputs, chat_outputs, api_visibility="private")
+        new_chat.click(lambda: ([], []), None, [chatbot, history], api_visibility="private")
+        refreshed = [status, papers, sources, to_delete]
+        ingest_button.click(ingest, [upload], [ingest_result, *refreshed], api_name="ingest")
+        delete_button.click(delete, [to_delete], [delete_result, *refreshed], api_name="delete")
+        demo.load(refresh, None, refreshed, api_visibility="private")
+        gr.api(ask_api, api_name="ask")
+    return demo
+
+
+def launch(settings: Settings, service: ArchiveService, **overrides: Any) -> gr.Blocks:
+    demo = build_app(service)
+    # The local model answers one question at a time; an endpoint or extractive mode can
+    # serve several people at once.
+    demo.queue(default_concurrency_limit=1 if service.answerer.backend == "local" else 4)
+    password = settings.app_password.get_secret_value()
+    options: dict[str, Any] = {
+        "server_name": settings.app_host,
+        "server_port": settings.app_port,
+        "auth": (settings.app_user, password) if password else None,
+        "max_file_size": f"{settings.max_upload_mb}mb",
+        "css": CSS_PATH.read_text(encoding="utf-8"),
+        "head": f"<script>{JS_PATH.read_text(encoding='utf-8')}</script>",
+        "footer_links": ["api"],
+        # System fonts only: the default theme fetches web fonts, and there is no internet.
+        "theme": gr.themes.Default(
+            font=["Noto Sans CJK SC", "WenQuanYi Zen Hei", "PingFang SC", "system-ui", "sans-serif"],
+            font_mono=["ui-monospace", "monospace"],
+        ),
+    }
+    options.update(overrides)
+    demo.launch(**options)
+    return demo
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    try:
+        service = open_service(settings)
+    except ArchiveQAError as exc:
+        raise SystemExit(f"错误：{exc}") from exc
+    print(service.status(), flush=True)
+    launch(settings, service)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""One long-lived session over the index, shared by every user of the web app.
+
+It owns the embedding model, the chat model and the loaded index; ingesting or deleting a
+source saves a new index generation and swaps it in, so questions asked meanwhile finish on
+the old one and later ones never see a deleted source.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.build import remove_sources
+from index.ingest import IngestReport, ingest
+from index.store import IndexData, load_index, save_index
+from qa.answer import Answerer, AnswerEvent, build_answerer, issue_label
+from qa.embed import load_embeddings
+from qa.errors import ArchiveQAError
+from qa.retrieve import Filters, build_retriever
+from qa.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+BACKEND_NAMES = {
+    "local": "本地模型",
+    "openai": "OpenAI 兼容接口",
+    "none": "摘录式（不使用语言模型）",
+}
+
+
+def safe_file_name(name: str) -> str:
+    """A file name without path parts or characters that mean something to a shell or HTML."""
+    base = Path(name.replace("\\", "/")).name
+    base = unicodedata.normalize("NFKC", base)
+    base = re.sub(r"[^\w.\-]+", "_", base).strip("._") or "upload"
+    return base[:120]
+
+
+@dataclass
+class SourceRow:
+    file: str
+    paper: str
+    date: str
+    issue: str
+    articles: int
+    passages: int
+
+
+class ArchiveService:
+    def __init__(
+        self, settings: Settings, backend: str | None = None, embeddings: Any = None
+    ) -> None:
+        self.settings = settings
+        self.embeddings = embeddings if embeddings is not None else load_embeddings(settings)
+        self._lock = threading.Lock()  # one writer at a time (ingest, delete)
+        data = load_index(settings.index_dir)
+        data.check_model(self.embeddings.model_id)
+        self.answerer: Answerer = build_answerer(
+            settings, backend, build_retriever(data, self.embeddings, settings)
+        )
+
+    # Reading
+    @property
+    def index(self) -> IndexData:
+        return self.answerer.retriever.index
+
+    def stream(
+        self, question: str, history: list[dict[str, Any]], filters: Filters | None = None
+    ) -> Iterator[AnswerEvent]:
+        return self.answerer.stream(question, history, filters)
+
+    def papers(self) -> list[str]:
+        return sorted({issue.get("paper") for issue in self.index.issues.values()} - {None})
+
+    def sources(self) -> list[SourceRow]:
+        counts: dict[str, int] = {}
+        for passage in self.index.passages:
+            counts[passage.source_file] = counts.get(passage.source_file, 0) + 1
+        rows = []
+        for name, issue in sorted(self.index.issues.items()):
+            label = issue_label(issue).split(" · ")
+            rows.append(
+                SourceRow(
+                    file=name,
+                    paper=label[0],
+                    date=label[1],
+                    issue=" ".join(label[2:]) or "—",
+                    articles=len(issue["articles"]),
+                    passages=counts.get(name, 0),
+                )
+            )
+        return rows
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        for issue in self.index.issues.values():
+            for article in issue["articles"]:
+                if article["id"] == article_id:
+                    return article
+        return None
+
+    def example_questions(self, count: int = 3) -> list[str]:
+        """Questions about headlines of the indexed archive: one per issue, newest first."""
+        examples = []
+        issues = sorted(self.index.issues.values(), key=lambda i: i.get("date") or "", reverse=True)
+        for issue in issues:
+            titled = [a for a in issue["articles"] if not a.get("title_inferred") and a["title"]]
+            if titled:
+                title = min(titled, key=lambda a: len(a["title"]))["title"]
+                examples.append(f"“{title}”这篇报道讲了什么？")
+            if len(examples) == count:
+                break
+        return examples
+
+    def status(self) -> str:
+        answerer = self.answerer
+        backend = BACKEND_NAMES.get(answerer.backend, answerer.backend)
+        if answerer.backend == "local":
+            backend += f"（{self.settings.llm_model_path.name}）"
+        elif answerer.backend == "openai":
+            backend += f"（{self.settings.openai_model}）"
+        if answerer.model_notice:
+            backend = f"摘录式：{answerer.model_notice}"
+        data = self.index
+        return (
+            f"回答：{backend} ｜ 索引：{len(data.issues)} 期报纸、{data.article_count} 篇文章、"
+            f"{len(data.passages)} 个段落 ｜ 向量模型：{self.embeddings.model_id}"
+        )
+
+    # Writing
+    def ingest_files(self, paths: list[Path], progress: bool = False) -> IngestReport:
+        """Copy uploads under sanitised names into the upload folder, then ingest them."""
+        upload_dir = self.settings.upload_dir
+        upload_dir.mkdir(parents=True, exist_ok=True)
+        stored = []
+        for path in paths:
+            target = upload_dir / safe_file_name(path.name)
+            if path.resolve() != target.resolve():
+                shutil.copyfile(path, target)
+            stored.append(target)
+        with self._lock:
+            report = ingest(stored, self.settings, self.embeddings, progress=progress)
+            self._reload()
+        return report
+
+    def remove(self, names: list[str]) -> list[str]:
+        """Delete sources from every part of the index; returns the names not found."""
+        with self._lock:
+            data = load_index(self.settings.index_dir)
+            missing = remove_sources(data, names)
+            if len(missing) < len(names):
+                save_index(self.settings.index_dir, data)
+                self._reload()
+        return missing
+
+    def _reload(self) -> None:
+        data = load_index(self.settings.index_dir)
+        data.check_model(self.embeddings.model_id)
+        data.ensure_search_indexes()
+        self.answerer.retriever = build_retriever(data, self.embeddings, self.settings)
+
+
+def open_service(settings: Settings, backend: str | None = None) -> ArchiveService:
+    """The service over ``settings.index_dir``; an empty index is first built from the seeds."""
+    embeddings = load_embeddings(settings)
+    if not load_index(settings.index_dir).passages:
+        seeds = settings.seeds_dir
+        if not seeds.is_dir():
+            raise ArchiveQAError("索引为空，也没有可导入的样例报纸文件夹", source=str(seeds))
+        print(f"首次启动：正在为 {seeds} 建立索引……", flush=True)
+        ingest([seeds], settings, embeddings, progress=True)
+    return ArchiveService(settings, backend, embeddings)

@@ -1,0 +1,203 @@
+"""The web app in a real browser (Debian chromium driven by Playwright) against the app
+served on 127.0.0.1 over a small archive, with a deterministic streaming fake model.
+
+Screenshots of the main views go to test-output/ (1280×800 and a 390-wide phone)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, ROOT, SEEDS
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "没有安装 Debian chromium（make browser-deps）：跳过浏览器测试", allow_module_level=True
+    )
+playwright = pytest.importorskip("playwright.sync_api", reason="没有安装 playwright")
+
+OUT = ROOT / "test-output"
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOTEL_QUESTION = "瓜山未来社区民宿组团一期建成开放的是哪家酒店？"
+UPLOAD_QUESTION = "临江区今年计划完成改造多少个老旧小区？"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory):
+    from app import launch
+    from qa.service import open_service
+    from qa.settings import Settings
+    from tests.fake_models import EchoFirstPassageModel
+
+    root = tmp_path_factory.mktemp("app")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    for name in ("000_5f1999aa854af018.txt", "004_30cb9bfa44a51e07.txt"):
+        shutil.copy(SEEDS / name, seeds / name)
+    settings = Settings(
+        index_dir=root / "index",
+        upload_dir=root / "uploads",
+        seeds_dir=seeds,
+        llm="none",
+        app_port=_free_port(),
+    )
+    service = open_service(settings)
+    service.answerer.model = EchoFirstPassageModel()
+    service.answerer.backend = "fake"
+    demo = launch(settings, service, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{settings.app_port}"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(app_url)
+    page.wait_for_selector("#aq-question textarea")
+    yield page
+    page.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#aq-question textarea", question)
+    page.click("#aq-send")
+
+
+def last_answer(page):
+    answer = page.locator(".aq-answer:not(.aq-pending)").last
+    answer.wait_for(timeout=60_000)
+    return answer
+
+
+def test_ask_streams_then_shows_cited_answer(page) -> None:
+    OUT.mkdir(exist_ok=True)
+    ask(page, HOTEL_QUESTION)
+    page.wait_for_selector(".aq-pending", timeout=30_000)  # tokens arrive before the end
+    answer = last_answer(page)
+    assert "往来酒店" in answer.locator(".aq-text").inner_text()
+    card = answer.locator(".aq-card").first
+    assert "今日拱墅 · 2021-01-15" in card.inner_text()
+    assert "往来酒店" in card.locator("mark").first.inner_text()
+    page.screenshot(path=str(OUT / "chat-1280.png"))
+
+    answer.locator("a.aq-cite").first.click()  # the marker opens its source
+    page.wait_for_selector(".aq-card.aq-flash", timeout=5_000)
+    assert card.is_visible()
+
+    card.locator("summary").click()  # 查看全文
+    article = card.locator(".aq-article-text")
+    assert article.is_visible() and len(article.inner_text()) > len(
+        card.locator(".aq-card-text").inner_text()
+    )
+    assert article.locator("mark").count() == 1
+    page.screenshot(path=str(OUT / "source-open-1280.png"))
+
+
+def test_follow_up_and_new_conversation(page) -> None:
+    ask(page, HOTEL_QUESTION)
+    last_answer(page)
+    ask(page, "它有什么特色？")
+    page.wait_for_function("document.querySelectorAll('.aq-answer:not(.aq-pending)').length >= 2")
+    assert "理解为：" in last_answer(page).inner_text()
+    page.click("#aq-new")
+    page.wait_for_function("document.querySelectorAll('.aq-answer').length === 0")
+
+
+def test_date_filter_applies_to_retrieval(page) -> None:
+    page.fill("#aq-date-from textarea, #aq-date-from input", "2024-01-01")
+    ask(page, HOTEL_QUESTION)
+    answer = last_answer(page)
+    labels = [label.inner_text() for label in answer.locator(".aq-card-label").all()]
+    assert all("2024-" in label for label in labels)
+    assert "2021-01-15" not in answer.inner_text()
+
+
+def test_markup_in_a_question_is_shown_as_text(page) -> None:
+    ask(page, '<img src=x onerror="window.hacked=1">往来酒店')
+    last_answer(page)
+    assert page.evaluate("window.hacked") is None
+    assert page.locator("#aq-chat img[src='x']").count() == 0
+
+
+def test_upload_ask_delete_and_bad_upload(page) -> None:
+    page.get_by_role("tab", name="档案管理").click()
+    page.set_input_files("#aq-upload input[type=file]", [str(DATA / "sample_issue.txt")])
+    page.click("#aq-ingest")
+    result = page.locator("#aq-ingest-result")
+    result.get_by_text("sample_issue.txt").wait_for(timeout=120_000)
+    assert "篇文章" in result.inner_text()
+    assert page.locator("#aq-sources").get_by_text("临江报").count() >= 1
+    page.screenshot(path=str(OUT / "archive-1280.png"), full_page=True)
+
+    page.get_by_role("tab", name="问答").click()
+    ask(page, UPLOAD_QUESTION)
+    answer = last_answer(page)
+    assert "临江报" in answer.inner_text()
+
+    page.get_by_role("tab", name="档案管理").click()
+    page.click("#aq-delete-choice input")
+    page.get_by_role("option", name="sample_issue.txt").click()
+    page.keyboard.press("Escape")
+    page.click("#aq-delete")
+    page.locator("#aq-delete-result").get_by_text("已删除 sample_issue.txt").wait_for(
+        timeout=30_000
+    )
+
+    page.get_by_role("tab", name="问答").click()
+    ask(page, UPLOAD_QUESTION)
+    page.wait_for_function("document.querySelectorAll('.aq-answer:not(.aq-pending)').length >= 2")
+    assert "临江报" not in last_answer(page).inner_text()
+
+    page.get_by_role("tab", name="档案管理").click()
+    page.set_input_files("#aq-upload input[type=file]", [str(DATA / "empty.txt")])
+    page.click("#aq-ingest")
+    result.get_by_text("empty.txt").wait_for(timeout=60_000)
+    assert "✗" in result.inner_text()
+
+
+def test_phone_layout_screenshot(browser, app_url) -> None:
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.goto(app_url)
+    phone.wait_for_selector("#aq-question textarea")
+    ask(phone, HOTEL_QUESTION)
+    last_answer(phone)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    phone.screenshot(path=str(OUT / "chat-390.png"), full_page=True)
+    phone.close()
+    assert width <= 400  # nothing forces sideways scrolling
+
+
+def test_ask_api(app_url) -> None:
+    from gradio_client import Client
+
+    result = Client(app_url, verbose=False).predict(HOTEL_QUESTION, [], api_name="/ask")
+    assert not result["refused"] and "往来酒店" in result["text"]
+    citation = result["citations"][0]
+    assert citation["paper"] == "今日拱墅" and citation["date"] == "2021-01-15"
+    assert citation["quote"] and citation["title"]
