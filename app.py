@@ -263,7 +263,13 @@ def launch(settings: Settings, service: ArchiveService, **overrides: Any) -> gr.
         "footer_links": ["api"],
         # System fonts only: the default theme fetches web fonts, and there is no internet.
         "theme": gr.themes.Default(
-            font=["Noto Sans CJK SC", "WenQuanYi Zen Hei", "PingFang SC", "system-ui", "sans-serif"],
+            font=[
+                "Noto Sans CJK SC",
+                "WenQuanYi Zen Hei",
+                "PingFang SC",
+                "system-ui",
+                "sans-serif",
+            ],
             font_mono=["ui-monospace", "monospace"],
         ),
     }

@@ -7,6 +7,7 @@ citation check → refusal decision → `Answer`. Without a model, the answer is
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from index.chunk import Passage
 from index.schema import Provenance
 from index.tokenize import tokenize
-from qa.citations import CheckedSentence, best_quote, check_answer
+from qa.citations import CheckedSentence, best_quote, check_answer, support
 from qa.condense import condense
 from qa.context import ContextPassage, select_context
 from qa.dates import annotate_relative_years
@@ -101,6 +102,14 @@ class AnswerEvent:
     answer: Answer | None = None
 
 
+_QUANTITY = re.compile(r"多少|几[个名家位项次人万亿岁年天]|数量|人数|金额|面积|规模")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?|[一二三四五六七八九十百千万亿两半]+")
+
+
+def asks_quantity(question: str) -> bool:
+    return bool(_QUANTITY.search(question))
+
+
 def is_refusal(text: str) -> bool:
     flat = normalize(text)
     return refusal_phrase() in flat or any(sign in flat for sign in _REFUSAL_SIGNS)
@@ -132,10 +141,12 @@ class Answerer:
         model: BaseChatModel | None,
         backend: str,
         model_notice: str | None = None,
+        condense_model: BaseChatModel | None = None,
     ) -> None:
         self.retriever = retriever
         self.settings = settings
         self.model = model
+        self.condense_model = condense_model or model
         self.backend = backend if model is not None else "none"
         self.model_notice = model_notice
 
@@ -164,7 +175,7 @@ class Answerer:
         notices = list(prepared.notices)
         if self.model_notice:
             notices.append(self.model_notice)
-        standalone = condense(prepared.text, history or [], self.model)
+        standalone = condense(prepared.text, history or [], self.condense_model)
         condensed_at = time.perf_counter()
         yield AnswerEvent("standalone", standalone)
 
@@ -194,7 +205,7 @@ class Answerer:
                 answer.notices.append(f"{reason}；以下为摘录式回答")
                 self._extractive(answer, standalone, hits)
         finished = time.perf_counter()
-        answer.timings = {
+        answer.timings |= {
             "condense_s": round(condensed_at - started, 3),
             "retrieve_s": round(retrieved_at - condensed_at, 3),
             "generate_s": round(finished - retrieved_at, 3),
@@ -218,9 +229,12 @@ class Answerer:
             passages=format_passages(context), question=question
         )
         pieces = []
+        started = time.perf_counter()
         for chunk in self.model.stream(messages):
             token = str(chunk.content)
             if token:
+                if not pieces:  # time to first token, counted from the end of retrieval
+                    answer.timings["first_token_s"] = round(time.perf_counter() - started, 3)
                 pieces.append(token)
                 yield AnswerEvent("token", token)
         self._finish(answer, "".join(pieces), hits, question)
@@ -239,8 +253,8 @@ class Answerer:
         bodies = {n: hit.passage.text for n, hit in enumerate(hits, 1)}
         sources = {n: format_passage(hit.passage) for n, hit in enumerate(hits, 1)}
         checked = check_answer(raw, sources, self.settings.citation_support, question)
-        claims = [s for s in checked.sentences if s.text.strip() and not is_refusal(s.text)]
-        if not claims or (is_refusal(raw) and not any(s.supported for s in claims)):
+        claims = [s.text for s in checked.sentences if s.text.strip() and not is_refusal(s.text)]
+        if not self._grounded(claims, "\n".join(sources.values()), question):
             self._refuse(answer)
             return
         answer.text = checked.text
@@ -260,6 +274,20 @@ class Answerer:
             )
             for number in checked.cited_numbers
         ]
+
+    def _grounded(self, claims: list[str], passages: str, question: str) -> bool:
+        """Does the answer say something the passages say? Some sentence must be supported
+        by the passages taken together (beyond repeating the question); an answer to "多少"
+        must give a number the passages print. Small models fill gaps with plausible words;
+        this is what turns those answers into refusals."""
+        threshold = self.settings.citation_support
+        supported = [c for c in claims if support(c, passages, question) >= threshold]
+        if not supported:
+            return False
+        if asks_quantity(question):
+            printed = set(_NUMBER.findall(passages)) - set(_NUMBER.findall(question))
+            return any(set(_NUMBER.findall(c)) & printed for c in supported)
+        return True
 
     def _refuse(self, answer: Answer) -> None:
         answer.refused = True
@@ -285,10 +313,15 @@ def build_answerer(
 
     retriever = retriever or open_retriever(settings)
     backend = backend or settings.llm
+    condense_model = None
     try:
         model = make_chat_model(settings, backend)
         notice = None
+        if backend == "local":
+            # Its own context, so rewriting a follow-up does not evict the answer prompt's
+            # evaluated prefix (the weights are shared through mmap).
+            condense_model = make_chat_model(settings, backend, context_tokens=1024)
     except ArchiveQAError as exc:
         logger.warning("language model unavailable: %s", exc)
         model, notice = None, f"语言模型不可用（{exc.message}），已改用摘录式回答"
-    return Answerer(retriever, settings, model, backend, notice)
+    return Answerer(retriever, settings, model, backend, notice, condense_model)

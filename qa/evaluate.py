@@ -211,6 +211,11 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
     true_refusals = [r for r in refused if not r.answerable]
     total = sum(r.answer.citations_total for r in checked)
     seconds = [r.answer.answer.timings.get("total_s", 0.0) for r in checked]
+    first_tokens = [
+        r.answer.answer.timings["first_token_s"]
+        for r in checked
+        if "first_token_s" in r.answer.answer.timings
+    ]
     return {
         "answer_accuracy": _mean([1.0 if r.answer.correct else 0.0 for r in checked]),
         "refusal_precision": round(len(true_refusals) / len(refused), 4) if refused else 1.0,
@@ -223,6 +228,7 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
         "answers_with_dangling_markers": sum(1 for r in checked if r.answer.dangling_markers),
         "answer_p50_s": round(percentile(seconds, 50), 2),
         "answer_p95_s": round(percentile(seconds, 95), 2),
+        "first_token_p50_s": round(percentile(first_tokens, 50), 2) if first_tokens else None,
     }
 
 

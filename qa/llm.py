@@ -7,6 +7,7 @@ Adding a backend is one branch in `make_chat_model`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,10 @@ class LlamaCppChat(BaseChatModel):
     max_tokens: int = 200
     temperature: float = 0.0
     _llama: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)  # one generation at a time
 
     def model_post_init(self, context: Any) -> None:
-        from llama_cpp import Llama  # heavy import, only when the local model is used
+        from llama_cpp import Llama  # heavy import, only for the local model
 
         if not self.model_path.is_file():
             raise ArchiveQAError(
@@ -107,8 +109,13 @@ class LlamaCppChat(BaseChatModel):
             yield chunk
 
 
-def make_chat_model(settings: Settings, backend: str | None = None) -> BaseChatModel | None:
+def make_chat_model(
+    settings: Settings, backend: str | None = None, context_tokens: int | None = None
+) -> BaseChatModel | None:
     """The configured chat model, or None for extractive answers.
+
+    Each local model object keeps its own evaluated prompt prefix; the weights are
+    memory-mapped, so a second object for another prompt shares them.
 
     Raises ArchiveQAError (Chinese, naming the cause) when the model cannot be set up.
     """
@@ -118,7 +125,7 @@ def make_chat_model(settings: Settings, backend: str | None = None) -> BaseChatM
     if backend == "local":
         return LlamaCppChat(
             model_path=settings.llm_model_path,
-            n_ctx=settings.llm_context_tokens,
+            n_ctx=context_tokens or settings.llm_context_tokens,
             n_threads=settings.threads,
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,

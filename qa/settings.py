@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     # The local model reads ~50 tokens/s on 2 cores: the excerpt budget is most of the
     # answer time (README, "Answers").
     answer_context_chars: int = Field(
-        480, gt=50, description="Characters of passage sentences put in front of the model."
+        320, gt=50, description="Characters of passage sentences put in front of the model."
     )
     max_question_chars: int = Field(
         500, gt=10, description="Longer questions are cut to this length, with a notice."

@@ -86,7 +86,13 @@ def test_answer_carries_checked_citations_with_quotes(retriever) -> None:
     assert citation.quote in citation.passage["text"]
     assert citation.label.startswith("今日拱墅 · 2021-01-15")
     assert answer.sentences[0].supported
-    assert set(answer.timings) == {"condense_s", "retrieve_s", "generate_s", "total_s"}
+    assert set(answer.timings) == {
+        "condense_s",
+        "retrieve_s",
+        "generate_s",
+        "total_s",
+        "first_token_s",
+    }
     assert len(model.seen) == 1  # no history: no condense call
 
 
@@ -177,3 +183,12 @@ def test_follow_up_uses_the_standalone_question(retriever) -> None:
 def test_refusal_text_lists_leads() -> None:
     assert refusal_text([]) == "资料中没有相关信息。"
     assert refusal_text(["甲报 · 《乙》"]).endswith("- 甲报 · 《乙》")
+
+
+def test_ungrounded_answers_become_refusals(retriever) -> None:
+    echo = answerer(retriever, reply("瓜山未来社区民宿组团一期建成开放的是一家五星级度假酒店。"))
+    assert echo.ask(QUESTION).refused  # nothing beyond the question is in the passages
+    no_number = answerer(retriever, reply("往来酒店有很多客房[1]。"))
+    assert no_number.ask("往来酒店有多少间客房？").refused  # "多少" needs a printed number
+    grounded = answerer(retriever, reply("往来酒店[1]。"))
+    assert not grounded.ask(QUESTION).refused

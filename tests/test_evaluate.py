@@ -69,3 +69,44 @@ def test_runs_are_written_and_compared(tmp_path: Path) -> None:
     assert json.loads(lines[0])["first_supporting_rank"] == 1
     table = compare_runs(tmp_path / "a", tmp_path / "b")
     assert "mrr@10" in table and "-0.5000" in table
+
+
+def test_answer_metrics_follow_the_definitions() -> None:
+    from qa.answer import Answer, Citation
+    from qa.citations import CheckedSentence
+    from qa.evaluate import answer_metrics, check_answer_against
+
+    passage = {"source_file": "a.txt", "text": "全年,33个项目签约落地。", "article_id": "x"}
+    other = {"source_file": "b.txt", "text": "无关的段落。", "article_id": "y"}
+    question = {
+        "evidence": [{"file": "a.txt", "quote": "33个项目签约落地"}],
+        "must_include": ["33个"],
+    }
+    answer = Answer(
+        question="q",
+        standalone_question="q",
+        text="33个项目签约落地[1][2]。",
+        refused=False,
+        backend="fake",
+        citations=[Citation(1, "p1", "l", "q", passage), Citation(2, "p2", "l", "q", other)],
+        sentences=[CheckedSentence("33个项目签约落地。", [1, 2], 1.0, True)],
+        timings={"total_s": 2.0},
+    )
+    check = check_answer_against(question, answer, 0.5)
+    assert check.correct and (check.citations_total, check.citations_good) == (2, 1)
+    assert check.dangling_markers == 0
+
+    refusal = Answer("q", "q", "资料中没有相关信息。", True, "fake", timings={"total_s": 1.0})
+    unanswerable = {"evidence": [], "must_include": []}
+    wrong_refusal = check_answer_against(question, refusal, 0.5)
+    right_refusal = check_answer_against(unanswerable, refusal, 0.5)
+    assert not wrong_refusal.correct and right_refusal.correct
+
+    results = [_result("a", 1), _result("b", 1), _result("c", None, answerable=False)]
+    for result, checked in zip(results, [check, wrong_refusal, right_refusal], strict=True):
+        result.answer = checked
+    metrics = answer_metrics(results)
+    assert metrics["answer_accuracy"] == round(2 / 3, 4)
+    assert metrics["refusal_precision"] == 0.5 and metrics["refusal_recall"] == 1.0
+    assert metrics["citation_precision"] == 0.5
+    assert metrics["answers_with_dangling_markers"] == 0
