@@ -201,3 +201,18 @@ def test_ask_api(app_url) -> None:
     citation = result["citations"][0]
     assert citation["paper"] == "今日拱墅" and citation["date"] == "2021-01-15"
     assert citation["quote"] and citation["title"]
+
+
+def test_several_people_asking_at_once_all_get_answers(app_url) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    questions = [HOTEL_QUESTION, "区委全面深化改革委员会会议讲了什么？", "智慧网谷在哪里？"]
+
+    def ask_one(question: str) -> dict:
+        return Client(app_url, verbose=False).predict(question, [], api_name="/ask")
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(ask_one, questions))
+    assert len(results) == 3 and all("text" in r and r["text"] for r in results)
