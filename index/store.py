@@ -37,6 +37,8 @@ from index.chunk import Passage
 from qa.errors import ArchiveQAError
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG, which prints a line on every index build.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 SCHEMA_VERSION = 4  # 3: BM25 tokens gained character bigrams; 4: tokens stored joined
 MANIFEST = "manifest.json"
