@@ -131,6 +131,17 @@ def format_passages(context: list[ContextPassage]) -> str:
     )
 
 
+def _drop_trailing_mastheads(hits: list[Hit]) -> list[Hit]:
+    """Masthead passages (date, issue number, hotline) answer questions about the paper
+    itself, and then they rank first; below an article they are only noise to the model."""
+    kept: list[Hit] = []
+    for hit in hits:
+        if hit.passage.kind == "masthead" and any(h.passage.kind != "masthead" for h in kept):
+            continue
+        kept.append(hit)
+    return kept
+
+
 class Answerer:
     """Answers questions over one index with one backend; reusable across questions."""
 
@@ -181,7 +192,7 @@ class Answerer:
 
         depth = max(self.settings.retrieval_k, self.settings.answer_passages)
         found = self.retriever.search(standalone, k=depth, filters=filters)
-        hits = found.hits[: self.settings.answer_passages]
+        hits = _drop_trailing_mastheads(found.hits[: self.settings.answer_passages])
         retrieved_at = time.perf_counter()
         answer = Answer(
             question=prepared.text,

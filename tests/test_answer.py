@@ -199,3 +199,21 @@ def test_english_question_reaches_the_model(retriever) -> None:
     answer = answerer(retriever, model).ask("Which hotel opened in the Guashan future community?")
     assert len(model.seen) == 1  # word coverage is not used to refuse across languages
     assert answer.question.startswith("Which hotel")  # (fake vectors: the passages are random)
+
+
+def test_mastheads_reach_the_model_only_when_they_rank_first() -> None:
+    from index.chunk import Passage
+    from qa.answer import _drop_trailing_mastheads
+    from qa.retrieve import Hit
+
+    def hit(kind: str, name: str) -> Hit:
+        passage = Passage(
+            source_file="a.txt", title=name, id=name, article_id=name, text=name, span=(0, 1)
+        )
+        passage.kind = kind
+        return Hit(passage, 1.0, 0.0, 0.0)
+
+    mastheads_first = [hit("masthead", "m1"), hit("masthead", "m2"), hit("article", "a1")]
+    assert [h.passage.id for h in _drop_trailing_mastheads(mastheads_first)] == ["m1", "m2", "a1"]
+    article_first = [hit("article", "a1"), hit("masthead", "m1"), hit("article", "a2")]
+    assert [h.passage.id for h in _drop_trailing_mastheads(article_first)] == ["a1", "a2"]
