@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from qa.answer import Answer, Citation
+from qa.citations import split_end
 
 CITE_ANCHOR = "aq-src"
 
@@ -71,16 +72,12 @@ def render_answer(answer: Answer, turn: str, article_of: Any = None) -> str:
 def _render_sentences(answer: Answer, turn: str) -> str:
     pieces = []
     for sentence in answer.sentences:
-        body = sentence.text.rstrip()
-        end = ""
-        while body and body[-1] in "。！？!?；;":
-            end = body[-1] + end
-            body = body[:-1]
+        body, end, space = split_end(sentence.text)
         marks = "".join(_marker(turn, n) for n in sentence.cited)
         html = _text(body) + marks + _text(end)
         if body.strip() and not sentence.supported:
             html = f'<span class="aq-unsupported" title="这句话未能在所引资料中核实">{html}</span>'
-        pieces.append(html + _text(sentence.text[len(sentence.text.rstrip()) :]))
+        pieces.append(html + _text(space))
     return "".join(pieces).strip()
 
 

@@ -138,15 +138,18 @@ def check_answer(
     return CheckedAnswer(text=render(sentences), sentences=sentences, removed_markers=removed)
 
 
+def split_end(text: str) -> tuple[str, str, str]:
+    """``text`` as (body, closing punctuation, trailing whitespace): markers go between the
+    first two."""
+    stripped = text.rstrip()
+    body = stripped.rstrip(_SENTENCE_END)
+    return body, stripped[len(body) :], text[len(stripped) :]
+
+
 def render(sentences: list[CheckedSentence]) -> str:
     """The answer text with each sentence's markers placed before its end punctuation."""
     parts = []
     for sentence in sentences:
-        body = sentence.text.rstrip()
-        trailing = ""
-        while body and body[-1] in _SENTENCE_END:
-            trailing = body[-1] + trailing
-            body = body[:-1]
-        marks = "".join(f"[{n}]" for n in sentence.cited)
-        parts.append(body + marks + trailing + sentence.text[len(sentence.text.rstrip()) :])
+        body, end, space = split_end(sentence.text)
+        parts.append(body + "".join(f"[{n}]" for n in sentence.cited) + end + space)
     return "".join(parts).strip()

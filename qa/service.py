@@ -55,12 +55,16 @@ class SourceRow:
 
 class ArchiveService:
     def __init__(
-        self, settings: Settings, backend: str | None = None, embeddings: Any = None
+        self,
+        settings: Settings,
+        backend: str | None = None,
+        embeddings: Any = None,
+        data: IndexData | None = None,
     ) -> None:
         self.settings = settings
         self.embeddings = embeddings if embeddings is not None else load_embeddings(settings)
         self._lock = threading.Lock()  # one writer at a time (ingest, delete)
-        data = load_index(settings.index_dir)
+        data = data if data is not None else load_index(settings.index_dir)
         data.check_model(self.embeddings.model_id)
         self.answerer: Answerer = build_answerer(
             settings, backend, build_retriever(data, self.embeddings, settings)
@@ -169,10 +173,12 @@ class ArchiveService:
 def open_service(settings: Settings, backend: str | None = None) -> ArchiveService:
     """The service over ``settings.index_dir``; an empty index is first built from the seeds."""
     embeddings = load_embeddings(settings)
-    if not load_index(settings.index_dir).passages:
+    data = load_index(settings.index_dir)
+    if not data.passages:
         seeds = settings.seeds_dir
         if not seeds.is_dir():
             raise ArchiveQAError("索引为空，也没有可导入的样例报纸文件夹", source=str(seeds))
         print(f"首次启动：正在为 {seeds} 建立索引……", flush=True)
         ingest([seeds], settings, embeddings, progress=True)
-    return ArchiveService(settings, backend, embeddings)
+        data = load_index(settings.index_dir)
+    return ArchiveService(settings, backend, embeddings, data)
