@@ -18,7 +18,14 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from index.chunk import Passage
 from index.schema import Provenance
 from index.tokenize import tokenize
-from qa.citations import CheckedSentence, best_quote, check_answer, support
+from qa.citations import (
+    CheckedAnswer,
+    CheckedSentence,
+    best_quote,
+    check_answer,
+    render,
+    support,
+)
 from qa.condense import condense
 from qa.context import ContextPassage, select_context
 from qa.dates import annotate_relative_years
@@ -28,6 +35,7 @@ from qa.llm import describe_failure, make_chat_model
 from qa.metrics import normalize
 from qa.prompts import chat_prompt, refusal_phrase, refusal_text
 from qa.question import cjk_share, prepare_question
+from qa.repair import answer_echoes, restore_dates
 from qa.retrieve import Filters, Hit, HybridRetriever
 from qa.settings import Settings
 
@@ -234,7 +242,13 @@ class Answerer:
 
     def _generate(self, answer: Answer, question: str, hits: list[Hit]) -> Iterator[AnswerEvent]:
         weights = self.retriever.term_weights(set(tokenize(question)))
-        context = select_context(hits, weights, self.settings.answer_context_chars)
+        context = select_context(
+            hits,
+            weights,
+            self.settings.answer_context_chars,
+            self.settings.context_repeat_weight,
+            self.settings.context_rank_penalty,
+        )
         hits = [item.hit for item in context]
         messages = chat_prompt("answer").format_messages(
             passages=format_passages(context), question=question
@@ -264,6 +278,11 @@ class Answerer:
         bodies = {n: hit.passage.text for n, hit in enumerate(hits, 1)}
         sources = {n: format_passage(hit.passage) for n, hit in enumerate(hits, 1)}
         checked = check_answer(raw, sources, self.settings.citation_support, question)
+        weights = self.retriever.term_weights(set(tokenize(question)))
+        repaired = answer_echoes(
+            restore_dates(checked.sentences, bodies, question), bodies, question, weights
+        )
+        checked = CheckedAnswer(render(repaired), repaired, checked.removed_markers)
         claims = [s.text for s in checked.sentences if s.text.strip() and not is_refusal(s.text)]
         if not self._grounded(claims, "\n".join(sources.values()), question):
             self._refuse(answer)

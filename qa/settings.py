@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     answer_context_chars: int = Field(
         320, gt=50, description="Characters of passage sentences put in front of the model."
     )
+    # Greedy question coverage when picking context sentences (qa/context.py; README,
+    # "Answers"): a word already covered counts this much again; later passages pay a
+    # small per-rank penalty.
+    context_repeat_weight: float = Field(
+        0.3, ge=0, le=1, description="Weight of a question word each time it is covered again."
+    )
+    context_rank_penalty: float = Field(
+        0.02, ge=0, description="Coverage a context sentence loses per passage rank."
+    )
     max_question_chars: int = Field(
         500, gt=10, description="Longer questions are cut to this length, with a notice."
     )

@@ -1,0 +1,100 @@
+"""Repairs for two slips a small model makes when the passages do hold the answer.
+
+- A "when" question answered without a date: the model paraphrased the sentence that gives
+  the date and left the date out. That answer sentence is replaced by the passage sentence
+  it rests on, when that one prints a date.
+- A part of the question echoed instead of answered ("…赛马机制，考核体系怎么完善[1]。"):
+  the echo is cut, and the passage sentence that best covers that part of the question is
+  added with its citation.
+
+Both work on checked sentences (qa/citations.py), so every repaired sentence is a quote of
+the passage it cites.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.tokenize import tokenize
+from qa.citations import CheckedSentence, best_quote, split_sentences
+from qa.context import weighted_coverage
+from qa.metrics import normalize
+
+_ASKS_DATE = re.compile(
+    r"什么时候|何时|哪天|哪一天|哪日|几月|几号|哪年|哪一年|哪个月|什么时间|什么日子|日期"
+)
+_DATE = re.compile(r"[\d〇零一二三四五六七八九十]+\s*[年月日号]")
+_QUESTION_WORD = re.compile(r"什么|哪|怎么|怎样|如何|多少|几|谁|是否|吗")
+_CLAUSE_END = re.compile(r"[，,？?；;。！!]")
+MIN_ECHO_CHARS = 4
+
+
+def asks_date(question: str) -> bool:
+    return bool(_ASKS_DATE.search(question))
+
+
+def restore_dates(
+    sentences: list[CheckedSentence], bodies: dict[int, str], question: str
+) -> list[CheckedSentence]:
+    """For a "when" question whose answer prints no date: each supported sentence becomes
+    the passage sentence it rests on, where that sentence prints a date."""
+    if not asks_date(question) or any(_DATE.search(s.text) for s in sentences):
+        return sentences
+    repaired = []
+    for sentence in sentences:
+        if sentence.supported and sentence.cited:
+            quote = best_quote(sentence.text, bodies[sentence.cited[0]])
+            if _DATE.search(quote):
+                sentence = CheckedSentence(quote, sentence.cited[:1], 1.0, True)
+        repaired.append(sentence)
+    return repaired
+
+
+def echoed_parts(answer: str, question: str) -> list[str]:
+    """Clauses of ``question`` that ask something and appear word for word in ``answer``."""
+    flat = normalize(answer)
+    return [
+        clause
+        for clause in (c.strip() for c in _CLAUSE_END.split(question))
+        if len(clause) >= MIN_ECHO_CHARS
+        and _QUESTION_WORD.search(clause)
+        and normalize(clause) in flat
+    ]
+
+
+def answer_echoes(
+    sentences: list[CheckedSentence],
+    bodies: dict[int, str],
+    question: str,
+    weights: dict[str, float],
+) -> list[CheckedSentence]:
+    """Cut echoed question parts from the answer and add, for each, the passage sentence
+    that covers most of that part (IDF ``weights`` of the question's tokens)."""
+    echoes = echoed_parts("".join(s.text for s in sentences), question)
+    if not echoes:
+        return sentences
+    repaired = []
+    for sentence in sentences:
+        text = sentence.text
+        for echo in echoes:
+            text = re.sub(r"[，,、]?\s*" + re.escape(echo), "", text)
+        if normalize(text):
+            repaired.append(
+                CheckedSentence(text, sentence.cited, sentence.support, sentence.supported)
+            )
+    shown = {normalize(s.text) for s in repaired}
+    for echo in echoes:
+        part_weights = {t: w for t, w in weights.items() if t in set(tokenize(echo))}
+        candidates = [
+            (weighted_coverage(piece, part_weights), number, piece)
+            for number, body in bodies.items()
+            for piece, _ in split_sentences(body)
+            if piece.strip() and normalize(piece) not in shown
+        ]
+        if not candidates:
+            continue
+        coverage, number, piece = max(candidates, key=lambda item: (item[0], -item[1]))
+        if coverage > 0:
+            repaired.append(CheckedSentence(piece.strip(), [number], 1.0, True))
+            shown.add(normalize(piece))
+    return repaired

@@ -1,0 +1,96 @@
+"""What the model reads (greedy question coverage) and the repairs of its typical slips."""
+
+from __future__ import annotations
+
+from index.chunk import Passage
+from index.tokenize import tokenize
+from qa.citations import CheckedSentence
+from qa.context import GAP, select_context
+from qa.repair import answer_echoes, echoed_parts, restore_dates
+from qa.retrieve import Hit
+
+
+def hit(text: str, name: str = "p") -> Hit:
+    passage = Passage(
+        source_file="a.txt", title=name, id=name, article_id=name, text=text, span=(0, 1)
+    )
+    return Hit(passage, 1.0, 0.0, 0.0)
+
+
+def weights_for(question: str) -> dict[str, float]:
+    return dict.fromkeys(tokenize(question), 1.0)
+
+
+def test_two_part_question_gets_a_sentence_for_each_part() -> None:
+    question = "科技园揭牌时和哪些企业签了合作协议？入驻了多少家机构？"
+    first = hit(
+        "科技园揭牌仪式今天举行。科技园揭牌仪式由区长主持，科技园将服务全区。"
+        "科技园与甲公司、乙公司签署合作协议。目前已入驻机构40家。"
+    )
+    context = select_context([first], weights_for(question), budget_chars=200)
+    excerpt = context[0].excerpt
+    assert "甲公司、乙公司签署合作协议" in excerpt
+    assert "入驻机构40家" in excerpt
+
+
+def test_a_sentence_that_adds_nothing_is_left_out() -> None:
+    question = "图书馆几点开门？"
+    passages = [hit("图书馆上午九点开门。天气晴朗，气温适宜。", "a"), hit("公园里花开了。", "b")]
+    context = select_context(passages, weights_for(question), budget_chars=300)
+    assert [c.hit.passage.id for c in context] == ["a"]
+    assert context[0].excerpt == "图书馆上午九点开门。"
+
+
+def test_sentences_keep_printed_order_and_gaps_are_marked() -> None:
+    question = "运河公园的面积和开放时间？"
+    text = "运河公园位于城北。城北交通方便。公园面积为20公顷。每天开放时间为6点到22点。"
+    context = select_context([hit(text)], weights_for(question), budget_chars=300)
+    excerpt = context[0].excerpt
+    assert excerpt.startswith("运河公园位于城北。")
+    assert GAP + "公园面积为20公顷。每天开放时间" in excerpt
+
+
+def test_budget_is_respected() -> None:
+    question = "运河公园有什么？"
+    text = "运河公园有步道。" * 3 + "运河公园有花园和湖。"
+    context = select_context([hit(text)], weights_for(question), budget_chars=12)
+    assert sum(len(c.excerpt) for c in context) <= 12 + len(GAP)
+
+
+BODY = "2018年以来,两地协作。今年3月4日,黄平县被批准退出贫困县序列,实现整县脱贫摘帽目标。"
+
+
+def test_when_question_gets_the_date_its_sentence_prints() -> None:
+    sentence = CheckedSentence("黄平县被批准退出贫困县序列,实现整县脱贫摘帽目标。", [1], 0.9, True)
+    repaired = restore_dates([sentence], {1: BODY}, "黄平县什么时候脱贫摘帽的？")
+    assert repaired[0].text.startswith("今年3月4日")
+    assert repaired[0].cited == [1]
+
+
+def test_dated_answers_and_other_questions_are_left_alone() -> None:
+    dated = CheckedSentence("3月4日黄平县脱贫摘帽。", [1], 0.9, True)
+    assert restore_dates([dated], {1: BODY}, "黄平县什么时候脱贫摘帽的？") == [dated]
+    plain = CheckedSentence("黄平县被批准退出贫困县序列。", [1], 0.9, True)
+    assert restore_dates([plain], {1: BODY}, "黄平县退出了什么序列？") == [plain]
+
+
+def test_echoed_question_part_is_replaced_by_the_passage_sentence() -> None:
+    question = "专班要抓好什么赛马机制？考核体系怎么完善？"
+    body = "专班要持续抓好“一表一库”赛马机制。各组要调整目标任务,完善“贡献度”考核体系。"
+    answer = [CheckedSentence("专班要抓好“一表一库”赛马机制，考核体系怎么完善。", [1], 0.9, True)]
+    assert echoed_parts(answer[0].text, question) == ["考核体系怎么完善"]
+    repaired = answer_echoes(answer, {1: body}, question, weights_for(question))
+    assert [s.text for s in repaired] == [
+        "专班要抓好“一表一库”赛马机制。",
+        "各组要调整目标任务,完善“贡献度”考核体系。",
+    ]
+    assert all(s.cited == [1] and s.supported for s in repaired)
+
+
+def test_an_answer_that_answers_is_not_touched() -> None:
+    question = "考核体系怎么完善？"
+    answer = [CheckedSentence("完善“贡献度”考核体系。", [1], 0.9, True)]
+    assert (
+        answer_echoes(answer, {1: "完善“贡献度”考核体系。"}, question, weights_for(question))
+        == answer
+    )
