@@ -98,6 +98,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         answerer = build_answerer(settings, args.llm, retriever)
         if answerer.model_notice:
             print(answerer.model_notice, file=sys.stderr)
+        answerer.warm_up()  # latencies as a running app sees them, not the first read
         evaluate.evaluate_answers(questions, results, answerer)
         config["llm"] = answerer.backend
     summary = evaluate.summarize(results)

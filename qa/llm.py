@@ -97,16 +97,23 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for part in self._llama.create_chat_completion(
-            **self._request(messages, stop), stream=True
-        ):
-            token = part["choices"][0]["delta"].get("content") or ""
-            if not token:
-                continue
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
-            if run_manager:
-                run_manager.on_llm_new_token(token, chunk=chunk)
-            yield chunk
+        with self._lock:
+            for part in self._llama.create_chat_completion(
+                **self._request(messages, stop), stream=True
+            ):
+                token = part["choices"][0]["delta"].get("content") or ""
+                if not token:
+                    continue
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
+                if run_manager:
+                    run_manager.on_llm_new_token(token, chunk=chunk)
+                yield chunk
+
+    def warm_up(self, messages: list[BaseMessage]) -> None:
+        """Read ``messages`` once, so that prompts which start the same way (the fixed
+        system prompt) skip that part; the first question no longer pays for it."""
+        with self._lock:
+            self._llama.create_chat_completion(**self._request(messages, None) | {"max_tokens": 1})
 
 
 def make_chat_model(

@@ -69,6 +69,7 @@ class ArchiveService:
         self.answerer: Answerer = build_answerer(
             settings, backend, build_retriever(data, self.embeddings, settings)
         )
+        threading.Thread(target=self._warm_up, name="llm-warm-up", daemon=True).start()
 
     # Reading
     @property
@@ -162,6 +163,14 @@ class ArchiveService:
                 save_index(self.settings.index_dir, data)
                 self._reload()
         return missing
+
+    def _warm_up(self) -> None:
+        """In the background: the app serves at once; a question asked meanwhile waits for
+        the model as it would have anyway."""
+        try:
+            self.answerer.warm_up()
+        except Exception as exc:  # a model fault shows on the first question, with its reason
+            logger.warning("language model warm-up failed: %s", exc)
 
     def _reload(self) -> None:
         data = load_index(self.settings.index_dir)
