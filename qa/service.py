@@ -69,6 +69,7 @@ class ArchiveService:
         self.answerer: Answerer = build_answerer(
             settings, backend, build_retriever(data, self.embeddings, settings)
         )
+        self.warmed = threading.Event()  # set once the model has read the fixed prompt
         threading.Thread(target=self._warm_up, name="llm-warm-up", daemon=True).start()
 
     # Reading
@@ -171,6 +172,8 @@ class ArchiveService:
             self.answerer.warm_up()
         except Exception as exc:  # a model fault shows on the first question, with its reason
             logger.warning("language model warm-up failed: %s", exc)
+        finally:
+            self.warmed.set()
 
     def _reload(self) -> None:
         data = load_index(self.settings.index_dir)

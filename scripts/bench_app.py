@@ -45,6 +45,7 @@ def main() -> None:
         port = sock.getsockname()[1]
     settings = settings.model_copy(update={"app_port": port})
     service = open_service(settings)
+    service.warmed.wait()  # timings as a user sees them once the app has started
     demo = launch(settings, service, prevent_thread_lock=True, quiet=True)
     url = f"http://127.0.0.1:{port}"
     loads, first_tokens = [], []
