@@ -63,6 +63,11 @@ def marker_numbers(text: str) -> list[int]:
     ]
 
 
+def strip_markers(text: str) -> str:
+    """``text`` without its citation markers."""
+    return _MARKER_GROUP.sub("", text)
+
+
 def split_sentences(text: str) -> list[tuple[str, list[int]]]:
     """Sentences of ``text`` with the marker numbers attached to each (markers removed).
 

@@ -12,11 +12,16 @@ from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from qa.citations import strip_markers
 from qa.prompts import chat_prompt
 
 logger = logging.getLogger(__name__)
 
 HISTORY_TURNS = 4  # messages of history shown to the model
+# Characters of each earlier turn shown to the model. The subject of a follow-up sits in the
+# earlier question and the first words of the answer; every character costs the local model
+# about 20 ms of reading.
+TURN_CHARS = {"user": 200, "assistant": 100}
 _QUESTION_TAIL = re.compile(r"[？?。！!\s]+$")
 
 
@@ -33,11 +38,16 @@ def rule_based(question: str, history: list[dict[str, Any]]) -> str:
 
 
 def _format_history(history: list[dict[str, Any]]) -> str:
+    """The last turns, answers without their citation markers and lead lists."""
     names = {"user": "用户", "assistant": "助手"}
     lines = []
     for turn in history[-HISTORY_TURNS:]:
-        content = re.sub(r"\s+", " ", str(turn.get("content", "")))[:300]
-        lines.append(f"{names.get(turn.get('role'), '用户')}：{content}")
+        role = "assistant" if turn.get("role") == "assistant" else "user"
+        content = str(turn.get("content", ""))
+        if role == "assistant":
+            content = strip_markers(content.strip().split("\n")[0])
+        content = re.sub(r"\s+", " ", content)[: TURN_CHARS[role]]
+        lines.append(f"{names[role]}：{content}")
     return "\n".join(lines)
 
 

@@ -217,3 +217,19 @@ def test_mastheads_reach_the_model_only_when_they_rank_first() -> None:
     assert [h.passage.id for h in _drop_trailing_mastheads(mastheads_first)] == ["m1", "m2", "a1"]
     article_first = [hit("article", "a1"), hit("masthead", "m1"), hit("article", "a2")]
     assert [h.passage.id for h in _drop_trailing_mastheads(article_first)] == ["a1", "a2"]
+
+
+def test_condense_shows_short_answers_without_markers_or_leads() -> None:
+    from qa.condense import TURN_CHARS, _format_history
+
+    answer = (
+        "是往来酒店[1]。它有恒温恒湿的建筑[1][2]。" * 10 + "\n可以看看这些相关报道：\n- 今日拱墅"
+    )
+    shown = _format_history(
+        [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": answer}]
+    )
+    user_line, assistant_line = shown.split("\n")
+    assert user_line == f"用户：{QUESTION}"
+    assert assistant_line.startswith("助手：是往来酒店。它有恒温恒湿的建筑。")
+    assert "[" not in assistant_line and "今日拱墅" not in assistant_line
+    assert len(assistant_line) == len("助手：") + TURN_CHARS["assistant"]
