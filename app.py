@@ -100,6 +100,19 @@ def build_app(service: ArchiveService) -> gr.Blocks:
             gr.update(choices=files, value=[]),
         )
 
+    def example_samples() -> list[list[str]]:
+        return [[q] for q in service.example_questions()]
+
+    def while_indexing() -> tuple[Any, ...]:
+        """Timer tick during the first-start indexing: progress, what is indexed so far,
+        and the timer itself, which stops once indexing is done."""
+        samples = example_samples()
+        return (
+            *refresh(),
+            gr.Dataset(samples=samples, visible=bool(samples)),
+            gr.Timer(active=service.indexing),
+        )
+
     def respond(
         message: str,
         chat: list[dict[str, Any]],
@@ -140,7 +153,7 @@ def build_app(service: ArchiveService) -> gr.Blocks:
     def ask_api(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
         """Answer a question; history is a list of {role, content} messages (may be empty)."""
         try:
-            return answer_json(service.answerer.ask(question, history or []))
+            return answer_json(service.ask(question, history or []))
         except ArchiveQAError as exc:
             raise gr.Error(exc.message) from exc
 
@@ -189,11 +202,13 @@ def build_app(service: ArchiveService) -> gr.Blocks:
                         )
                         send = gr.Button("发送", variant="primary", scale=1, elem_id="aq-send")
                     new_chat = gr.Button("新对话", size="sm", elem_id="aq-new")
-                    examples = service.example_questions()
-                    if examples:
-                        gr.Examples(
-                            examples=[[q] for q in examples], inputs=question, label="示例问题"
-                        )
+                    examples = gr.Dataset(
+                        components=[question],
+                        samples=example_samples(),
+                        label="示例问题",
+                        visible=bool(example_samples()),
+                        elem_id="aq-examples",
+                    )
                 with gr.Column(scale=1, min_width=240):
                     gr.Markdown("### 筛选")
                     papers = gr.Dropdown(
@@ -243,6 +258,9 @@ def build_app(service: ArchiveService) -> gr.Blocks:
         ingest_button.click(ingest, [upload], [ingest_result, *refreshed], api_name="ingest")
         delete_button.click(delete, [to_delete], [delete_result, *refreshed], api_name="delete")
         demo.load(refresh, None, refreshed, api_visibility="private")
+        examples.click(lambda sample: sample[0], examples, question, api_visibility="private")
+        timer = gr.Timer(2.0, active=service.indexing)
+        timer.tick(while_indexing, None, [*refreshed, examples, timer], api_visibility="private")
         gr.api(ask_api, api_name="ask")
     return demo
 
@@ -282,7 +300,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     settings = get_settings()
     try:
-        service = open_service(settings)
+        service = open_service(settings, background=True)
     except ArchiveQAError as exc:
         raise SystemExit(f"错误：{exc}") from exc
     print(service.status(), flush=True)

@@ -8,6 +8,7 @@ the old one and later ones never see a deleted source.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import shutil
 import threading
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from index.build import remove_sources
-from index.ingest import IngestReport, ingest
+from index.ingest import IngestReport, collect_files, ingest
 from index.store import IndexData, load_index, save_index
-from qa.answer import Answerer, AnswerEvent, build_answerer, issue_label
+from qa.answer import Answer, Answerer, AnswerEvent, build_answerer, issue_label
 from qa.embed import load_embeddings
 from qa.errors import ArchiveQAError
 from qa.retrieve import Filters, build_retriever
@@ -41,6 +42,24 @@ def safe_file_name(name: str) -> str:
     base = unicodedata.normalize("NFKC", base)
     base = re.sub(r"[^\w.\-]+", "_", base).strip("._") or "upload"
     return base[:120]
+
+
+# First start indexes the seeds in this many saved steps, so questions asked meanwhile find
+# what is done; every step rewrites the index, so more steps cost more.
+FIRST_START_STEPS = 10
+
+
+@dataclass
+class IndexingProgress:
+    folder: str
+    done: int
+    total: int
+    error: str | None = None
+
+    def describe(self) -> str:
+        if self.error:
+            return f"首次建立索引出错：{self.error}"
+        return f"首次启动：正在为 {self.folder} 建立索引（已完成 {self.done}/{self.total} 个文件）"
 
 
 @dataclass
@@ -69,6 +88,7 @@ class ArchiveService:
         self.answerer: Answerer = build_answerer(
             settings, backend, build_retriever(data, self.embeddings, settings)
         )
+        self.first_start: IndexingProgress | None = None  # set while the seeds are indexed
         self.warmed = threading.Event()  # set once the model has read the fixed prompt
         threading.Thread(target=self._warm_up, name="llm-warm-up", daemon=True).start()
 
@@ -80,7 +100,24 @@ class ArchiveService:
     def stream(
         self, question: str, history: list[dict[str, Any]], filters: Filters | None = None
     ) -> Iterator[AnswerEvent]:
-        return self.answerer.stream(question, history, filters)
+        indexing = self.first_start
+        for event in self.answerer.stream(question, history, filters):
+            if event.answer is not None and indexing is not None:
+                event.answer.notices.append(f"{indexing.describe()}；回答只基于已建好的部分")
+            yield event
+
+    def ask(self, question: str, history: list[dict[str, Any]]) -> Answer:
+        """The finished answer of `stream` (for the API)."""
+        events = list(self.stream(question, history))
+        answer = events[-1].answer
+        assert answer is not None
+        return answer
+
+    @property
+    def indexing(self) -> bool:
+        """Is the first-start indexing still running?"""
+        progress = self.first_start
+        return progress is not None and progress.error is None
 
     def papers(self) -> list[str]:
         return sorted({issue.get("paper") for issue in self.index.issues.values()} - {None})
@@ -134,8 +171,9 @@ class ArchiveService:
         if answerer.model_notice:
             backend = f"摘录式：{answerer.model_notice}"
         data = self.index
+        first_start = f"{self.first_start.describe()} ｜ " if self.first_start else ""
         return (
-            f"回答：{backend} ｜ 索引：{len(data.issues)} 期报纸、{data.article_count} 篇文章、"
+            f"{first_start}回答：{backend} ｜ 索引：{len(data.issues)} 期报纸、{data.article_count} 篇文章、"
             f"{len(data.passages)} 个段落 ｜ 向量模型：{self.embeddings.model_id}"
         )
 
@@ -165,6 +203,38 @@ class ArchiveService:
                 self._reload()
         return missing
 
+    def index_in_background(self, folder: Path) -> threading.Thread:
+        """First start: index ``folder`` step by step while the app already serves. Each
+        step is saved and swapped in, so questions find what is indexed so far; the status
+        line shows the progress."""
+        files = collect_files([folder], IngestReport())
+        self.first_start = IndexingProgress(folder.name, 0, len(files))
+        thread = threading.Thread(
+            target=self._index_steps, args=(files,), name="first-start-indexing", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _index_steps(self, files: list[Path]) -> None:
+        progress = self.first_start
+        assert progress is not None
+        step = max(1, math.ceil(len(files) / FIRST_START_STEPS))
+        try:
+            for start in range(0, len(files), step):
+                batch = files[start : start + step]
+                with self._lock:
+                    report = ingest(batch, self.settings, self.embeddings, progress=False)
+                    self._reload()
+                for name, reason in report.skipped:
+                    logger.warning("first start: %s not indexed: %s", name, reason)
+                progress.done += len(batch)
+            self.first_start = None
+        except ArchiveQAError as exc:
+            progress.error = exc.message
+        except Exception as exc:  # the app keeps serving; the status line names the fault
+            logger.exception("first-start indexing failed")
+            progress.error = f"{type(exc).__name__}: {exc}"
+
     def _warm_up(self) -> None:
         """In the background: the app serves at once; a question asked meanwhile waits for
         the model as it would have anyway."""
@@ -182,14 +252,21 @@ class ArchiveService:
         self.answerer.retriever = build_retriever(data, self.embeddings, self.settings)
 
 
-def open_service(settings: Settings, backend: str | None = None) -> ArchiveService:
-    """The service over ``settings.index_dir``; an empty index is first built from the seeds."""
+def open_service(
+    settings: Settings, backend: str | None = None, *, background: bool = False
+) -> ArchiveService:
+    """The service over ``settings.index_dir``; an empty index is first built from the seeds,
+    before returning, or with ``background`` while the service already answers."""
     embeddings = load_embeddings(settings)
     data = load_index(settings.index_dir)
     if not data.passages:
         seeds = settings.seeds_dir
         if not seeds.is_dir():
             raise ArchiveQAError("索引为空，也没有可导入的样例报纸文件夹", source=str(seeds))
+        if background:
+            service = ArchiveService(settings, backend, embeddings, data)
+            service.index_in_background(seeds)
+            return service
         print(f"首次启动：正在为 {seeds} 建立索引……", flush=True)
         ingest([seeds], settings, embeddings, progress=True)
         data = load_index(settings.index_dir)

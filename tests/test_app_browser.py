@@ -216,3 +216,50 @@ def test_several_people_asking_at_once_all_get_answers(app_url) -> None:
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(ask_one, questions))
     assert len(results) == 3 and all("text" in r and r["text"] for r in results)
+
+
+def test_first_start_serves_while_the_seeds_are_indexed(browser, tmp_path) -> None:
+    from app import launch
+    from qa.service import ArchiveService
+    from qa.settings import Settings
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name in ("000_5f1999aa854af018.txt", "004_30cb9bfa44a51e07.txt"):
+        shutil.copy(SEEDS / name, seeds / name)
+    settings = Settings(
+        index_dir=tmp_path / "index", seeds_dir=seeds, llm="none", app_port=_free_port()
+    )
+    service = ArchiveService(settings)
+    service._lock.acquire()  # hold the first indexing step until the page has been seen
+    service.index_in_background(seeds)
+    demo = launch(settings, service, prevent_thread_lock=True, quiet=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(f"http://127.0.0.1:{settings.app_port}")
+        status = page.locator("#aq-status")
+        status.get_by_text("正在为").wait_for(timeout=30_000)
+        assert "已完成 0/2 个文件" in status.inner_text()
+        assert page.locator("#aq-examples").count() == 0 or not page.is_visible("#aq-examples")
+        ask(page, HOTEL_QUESTION)
+        assert "回答只基于已建好的部分" in last_answer(page).inner_text()
+        page.screenshot(path=str(OUT / "first-start-1280.png"))
+
+        service._lock.release()
+        page.wait_for_function(
+            "!document.querySelector('#aq-status').innerText.includes('正在为')", timeout=120_000
+        )
+        assert "2 期报纸" in status.inner_text()
+        page.locator("#aq-examples").get_by_text("这篇报道讲了什么").first.click()
+        question = page.input_value("#aq-question textarea")
+        assert question.endswith("这篇报道讲了什么？")
+        ask(page, HOTEL_QUESTION)
+        page.wait_for_function(
+            "document.querySelectorAll('.aq-answer:not(.aq-pending)').length >= 2"
+        )
+        assert "往来酒店" in last_answer(page).inner_text()
+    finally:
+        if service._lock.locked() and service.indexing:
+            service._lock.release()
+        page.close()
+        demo.close()
