@@ -127,7 +127,7 @@ def format_passage(passage: Passage, text: str | None = None) -> str:
     """A passage as the model sees it: provenance line, then the text (or an excerpt of it)
     with relative years ("今年") resolved against the issue date."""
     body = passage.text if text is None else text
-    title = passage.title if len(passage.title) <= 20 else passage.title[:19] + "…"
+    title = passage.title if len(passage.title) <= 40 else passage.title[:39] + "…"
     head = " ".join(part for part in (passage.paper, passage.date, f"《{title}》") if part)
     return f"{head}\n{annotate_relative_years(body, passage.date)}"
 

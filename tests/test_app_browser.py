@@ -251,8 +251,9 @@ def test_first_start_serves_while_the_seeds_are_indexed(browser, tmp_path) -> No
         )
         assert "2 期报纸" in status.inner_text()
         page.locator("#aq-examples").get_by_text("这篇报道讲了什么").first.click()
-        question = page.input_value("#aq-question textarea")
-        assert question.endswith("这篇报道讲了什么？")
+        page.wait_for_function(  # the example fills the question box
+            "document.querySelector('#aq-question textarea').value.endsWith('这篇报道讲了什么？')"
+        )
         ask(page, HOTEL_QUESTION)
         page.wait_for_function(
             "document.querySelectorAll('.aq-answer:not(.aq-pending)').length >= 2"
