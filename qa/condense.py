@@ -30,11 +30,12 @@ def user_turns(history: list[dict[str, Any]]) -> list[str]:
 
 
 def rule_based(question: str, history: list[dict[str, Any]]) -> str:
-    """The last earlier question, then this one: "A？那它什么时候完工？" keeps A's subject."""
+    """This question, then the last earlier one it refers to: "那它什么时候完工？（上一问：A）"
+    keeps A's subject for retrieval, while the model answers this question."""
     earlier = user_turns(history)
     if not earlier:
         return question
-    return f"{_QUESTION_TAIL.sub('', earlier[-1])}；{question}"
+    return f"{question}（上一问：{_QUESTION_TAIL.sub('', earlier[-1])}）"
 
 
 def _format_history(history: list[dict[str, Any]]) -> str:
@@ -51,9 +52,18 @@ def _format_history(history: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# A rewrite that still opens with "那/这/该" or says "它" has not named what it refers to.
+_STILL_REFERS = re.compile(r"^[那这该]|它")
+
+
 def _plausible(rewritten: str, question: str) -> bool:
-    """Small models sometimes answer instead of rewriting, or return nothing."""
-    return 2 <= len(rewritten) <= max(3 * len(question), 80) and "\n" not in rewritten
+    """Small models sometimes answer instead of rewriting, return nothing, or keep the
+    pronoun ("那会议是何时召开的？")."""
+    return (
+        2 <= len(rewritten) <= max(3 * len(question), 80)
+        and "\n" not in rewritten
+        and not _STILL_REFERS.search(rewritten)
+    )
 
 
 def condense(question: str, history: list[dict[str, Any]], model: BaseChatModel | None) -> str:

@@ -155,11 +155,14 @@ def test_condense_with_a_model_and_its_fallbacks() -> None:
     good = FakeListChatModel(responses=["黄平县是什么时候脱贫摘帽的？"])
     assert condense("那它什么时候脱贫摘帽的？", history, good) == "黄平县是什么时候脱贫摘帽的？"
     rule = rule_based("那它什么时候脱贫摘帽的？", history)
-    assert rule == "2020年6月拱墅党政代表团去贵州考察了哪些地方；那它什么时候脱贫摘帽的？"
+    assert rule == "那它什么时候脱贫摘帽的？（上一问：2020年6月拱墅党政代表团去贵州考察了哪些地方）"
     assert condense("那它什么时候脱贫摘帽的？", history, None) == rule
     assert condense("那它什么时候脱贫摘帽的？", history, BrokenModel()) == rule
     rambling = FakeListChatModel(responses=["好的。\n" + "黄平县" * 50])
     assert condense("那它什么时候脱贫摘帽的？", history, rambling) == rule
+    for unresolved in ("那它是什么时候脱贫的？", "那个县什么时候脱贫摘帽的？"):
+        kept_pronoun = FakeListChatModel(responses=[unresolved])
+        assert condense("那它什么时候脱贫摘帽的？", history, kept_pronoun) == rule
     assert condense("独立的问题？", [], good) == "独立的问题？"
 
 
