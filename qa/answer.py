@@ -35,7 +35,7 @@ from qa.llm import describe_failure, make_chat_model
 from qa.metrics import normalize
 from qa.prompts import chat_prompt, refusal_phrase, refusal_text
 from qa.question import cjk_share, prepare_question
-from qa.repair import answer_echoes, restore_dates
+from qa.repair import answer_echoes, restore_asked_detail
 from qa.retrieve import Filters, Hit, HybridRetriever
 from qa.settings import Settings
 
@@ -300,7 +300,7 @@ class Answerer:
         checked = check_answer(raw, sources, self.settings.citation_support, question)
         weights = self.retriever.term_weights(set(tokenize(question)))
         repaired = answer_echoes(
-            restore_dates(checked.sentences, bodies, question), bodies, question, weights
+            restore_asked_detail(checked.sentences, bodies, question), bodies, question, weights
         )
         checked = CheckedAnswer(render(repaired), repaired, checked.removed_markers)
         claims = [s.text for s in checked.sentences if s.text.strip() and not is_refusal(s.text)]

@@ -1,8 +1,9 @@
 """Repairs for two slips a small model makes when the passages do hold the answer.
 
-- A "when" question answered without a date: the model paraphrased the sentence that gives
-  the date and left the date out. That answer sentence is replaced by the passage sentence
-  it rests on, when that one prints a date.
+- A "when" question answered without a date, or a "第几期/第几次…" question answered without
+  a number of that unit ("第4版" for 第几期): the model paraphrased the sentence that gives
+  it and left it out or took the wrong one. That answer sentence is replaced by the passage
+  sentence it rests on, when that one prints what was asked.
 - A part of the question echoed instead of answered ("…赛马机制，考核体系怎么完善[1]。"):
   the echo is cut, and the passage sentence that best covers that part of the question is
   added with its citation.
@@ -24,6 +25,7 @@ _ASKS_DATE = re.compile(
     r"什么时候|何时|哪天|哪一天|哪日|几月|几号|哪年|哪一年|哪个月|什么时间|什么日子|日期"
 )
 _DATE = re.compile(r"[\d〇零一二三四五六七八九十]+\s*[年月日号]")
+_ASKS_ORDINAL = re.compile(r"第几\s*([期版次届批轮号章条项])")
 _QUESTION_WORD = re.compile(r"什么|哪|怎么|怎样|如何|多少|几|谁|是否|吗")
 _CLAUSE_END = re.compile(r"[，,？?；;。！!]")
 MIN_ECHO_CHARS = 4
@@ -33,18 +35,28 @@ def asks_date(question: str) -> bool:
     return bool(_ASKS_DATE.search(question))
 
 
-def restore_dates(
+def asked_detail(question: str) -> re.Pattern[str] | None:
+    """What an answer to ``question`` must print: a date, a number of the asked unit, or
+    nothing in particular (None)."""
+    ordinal = _ASKS_ORDINAL.search(question)
+    if ordinal:
+        return re.compile(r"[\d〇零一二三四五六七八九十百]+\s*" + ordinal.group(1))
+    return _DATE if asks_date(question) else None
+
+
+def restore_asked_detail(
     sentences: list[CheckedSentence], bodies: dict[int, str], question: str
 ) -> list[CheckedSentence]:
-    """For a "when" question whose answer prints no date: each supported sentence becomes
-    the passage sentence it rests on, where that sentence prints a date."""
-    if not asks_date(question) or any(_DATE.search(s.text) for s in sentences):
+    """For an answer that does not print what the question asks for (a date, "第N期"):
+    each supported sentence becomes the passage sentence it rests on, where that one does."""
+    detail = asked_detail(question)
+    if detail is None or any(detail.search(s.text) for s in sentences):
         return sentences
     repaired = []
     for sentence in sentences:
         if sentence.supported and sentence.cited:
             quote = best_quote(sentence.text, bodies[sentence.cited[0]])
-            if _DATE.search(quote):
+            if detail.search(quote):
                 sentence = CheckedSentence(quote, sentence.cited[:1], 1.0, True)
         repaired.append(sentence)
     return repaired

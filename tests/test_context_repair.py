@@ -6,7 +6,7 @@ from index.chunk import Passage
 from index.tokenize import tokenize
 from qa.citations import CheckedSentence
 from qa.context import GAP, select_context
-from qa.repair import answer_echoes, echoed_parts, restore_dates
+from qa.repair import answer_echoes, echoed_parts, restore_asked_detail
 from qa.retrieve import Hit
 
 
@@ -62,16 +62,25 @@ BODY = "2018年以来,两地协作。今年3月4日,黄平县被批准退出贫�
 
 def test_when_question_gets_the_date_its_sentence_prints() -> None:
     sentence = CheckedSentence("黄平县被批准退出贫困县序列,实现整县脱贫摘帽目标。", [1], 0.9, True)
-    repaired = restore_dates([sentence], {1: BODY}, "黄平县什么时候脱贫摘帽的？")
+    repaired = restore_asked_detail([sentence], {1: BODY}, "黄平县什么时候脱贫摘帽的？")
     assert repaired[0].text.startswith("今年3月4日")
     assert repaired[0].cited == [1]
 
 
 def test_dated_answers_and_other_questions_are_left_alone() -> None:
     dated = CheckedSentence("3月4日黄平县脱贫摘帽。", [1], 0.9, True)
-    assert restore_dates([dated], {1: BODY}, "黄平县什么时候脱贫摘帽的？") == [dated]
+    assert restore_asked_detail([dated], {1: BODY}, "黄平县什么时候脱贫摘帽的？") == [dated]
     plain = CheckedSentence("黄平县被批准退出贫困县序列。", [1], 0.9, True)
-    assert restore_dates([plain], {1: BODY}, "黄平县退出了什么序列？") == [plain]
+    assert restore_asked_detail([plain], {1: BODY}, "黄平县退出了什么序列？") == [plain]
+
+
+def test_which_issue_question_gets_the_number_of_that_unit() -> None:
+    masthead = "今日拱墅 2024年6月14日 第27期 总第177期 本期4版。新闻热线 88259745。"
+    wrong_unit = CheckedSentence("2024年6月那期今日拱墅是第4版。", [1], 0.8, True)
+    repaired = restore_asked_detail([wrong_unit], {1: masthead}, "2024年6月那期今日拱墅是第几期？")
+    assert "第27期" in repaired[0].text and repaired[0].cited == [1]
+    right = CheckedSentence("2024年6月那期是第27期。", [1], 0.8, True)
+    assert restore_asked_detail([right], {1: masthead}, "那期是第几期？") == [right]
 
 
 def test_echoed_question_part_is_replaced_by_the_passage_sentence() -> None:
