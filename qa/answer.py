@@ -26,7 +26,7 @@ from qa.citations import (
     render,
     support,
 )
-from qa.condense import condense
+from qa.condense import condense, translate_for_search
 from qa.context import ContextPassage, select_context
 from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
@@ -215,16 +215,17 @@ class Answerer:
         if self.model_notice:
             notices.append(self.model_notice)
         standalone = condense(prepared.text, history or [], self.condense_model)
+        query = self._search_text(standalone)
         condensed_at = time.perf_counter()
-        yield AnswerEvent("standalone", standalone)
+        yield AnswerEvent("standalone", query)
 
         depth = max(self.settings.retrieval_k, self.settings.answer_passages)
-        found = self.retriever.search(standalone, k=depth, filters=filters)
+        found = self.retriever.search(query, k=depth, filters=filters)
         hits = _drop_trailing_mastheads(found.hits[: self.settings.answer_passages])
         retrieved_at = time.perf_counter()
         answer = Answer(
             question=prepared.text,
-            standalone_question=standalone,
+            standalone_question=query,
             text="",
             refused=False,
             backend=self.backend,
@@ -234,15 +235,15 @@ class Answerer:
         if self._nothing_relevant(standalone, hits):
             self._refuse(answer)
         elif self.model is None:
-            self._extractive(answer, standalone, hits)
+            self._extractive(answer, query, hits)
         else:
             try:
-                yield from self._generate(answer, standalone, hits)
+                yield from self._generate(answer, query, hits)
             except Exception as exc:  # any backend fault; the app keeps serving
                 reason = describe_failure(exc, self.settings)
                 logger.warning("answer generation failed: %s", reason)
                 answer.notices.append(f"{reason}；以下为摘录式回答")
-                self._extractive(answer, standalone, hits)
+                self._extractive(answer, query, hits)
         finished = time.perf_counter()
         answer.timings |= {
             "condense_s": round(condensed_at - started, 3),
@@ -251,6 +252,15 @@ class Answerer:
             "total_s": round(finished - started, 3),
         }
         yield AnswerEvent("answer", answer.text, answer)
+
+    def _search_text(self, question: str) -> str:
+        """The question, and for one not in Chinese also its Chinese translation (the
+        archive is Chinese, and so is what the model reads best): what is searched for and
+        what the model answers."""
+        if cjk_share(question) >= 0.5 or self.condense_model is None:
+            return question
+        translated = translate_for_search(question, self.condense_model)
+        return f"{question}（{translated}）" if translated else question
 
     def _nothing_relevant(self, question: str, hits: list[Hit]) -> bool:
         """No passage, or (for a Chinese question) none shares enough of its rare words."""

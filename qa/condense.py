@@ -85,3 +85,16 @@ def condense(question: str, history: list[dict[str, Any]], model: BaseChatModel 
         return rule_based(question, history)
     rewritten = rewritten.removeprefix("改写后的问题：").strip()
     return rewritten if _plausible(rewritten, question) else rule_based(question, history)
+
+
+def translate_for_search(question: str, model: BaseChatModel) -> str:
+    """A Simplified Chinese version of a question asked in another language, to search the
+    Chinese archive with ("" when the model fails). Small models translate loosely, so the
+    translation is added to the question, not put in its place."""
+    messages = chat_prompt("translate").format_messages(question=question)
+    try:
+        translated = str(model.invoke(messages).content).strip()
+    except Exception as exc:  # any backend fault: search with the question as asked
+        logger.warning("translation failed (%s)", type(exc).__name__)
+        return ""
+    return translated if _plausible(translated, question) else ""

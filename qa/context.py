@@ -78,6 +78,12 @@ def select_context(
         used += len(sentences[best[0]][best[1]])
         for word in question_words[best]:
             times_covered[word] += 1
+    if not kept:  # no question word in any sentence (another language): the top passage
+        for position, sentence in enumerate(sentences[0] if sentences else []):
+            if used + len(sentence) > budget_chars:
+                break
+            kept.add((0, position))
+            used += len(sentence)
     return [
         ContextPassage(hit, _excerpt(sentences[rank], sorted(p for r, p in kept if r == rank)))
         for rank, hit in enumerate(hits)

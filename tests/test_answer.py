@@ -13,7 +13,7 @@ from langchain_core.language_models.fake_chat_models import (
     GenericFakeChatModel,
 )
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from index.ingest import ingest
@@ -197,11 +197,44 @@ def test_ungrounded_answers_become_refusals(retriever) -> None:
     assert not grounded.ask(QUESTION).refused
 
 
-def test_english_question_reaches_the_model(retriever) -> None:
-    model = reply("往来酒店[1]。")
-    answer = answerer(retriever, model).ask("Which hotel opened in the Guashan future community?")
-    assert len(model.seen) == 1  # word coverage is not used to refuse across languages
-    assert answer.question.startswith("Which hotel")  # (fake vectors: the passages are random)
+class ByPromptModel(BaseChatModel):
+    """Replies by which prompt it is given (the first characters of the system message)."""
+
+    replies: dict[str, str]
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "by-prompt"
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        self.seen.append(messages)
+        system = str(messages[0].content)
+        text = next(reply for start, reply in self.replies.items() if system.startswith(start))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def test_english_question_is_searched_and_answered_with_its_translation(retriever) -> None:
+    model = ByPromptModel(
+        replies={
+            "你是翻译": "瓜山未来社区民宿组团一期开放的是哪家酒店？",
+            "你是报刊": "往来酒店[1]。",
+        }
+    )
+    answer = answerer(retriever, model).ask("Which hotel opened in the Guashan community?")
+    assert answer.standalone_question == (
+        "Which hotel opened in the Guashan community?（瓜山未来社区民宿组团一期开放的是哪家酒店？）"
+    )
+    answer_prompt = str(model.seen[-1][1].content)
+    assert "Which hotel" in answer_prompt and "瓜山未来社区民宿组团" in answer_prompt
+    assert not answer.refused and answer.citations  # the translation found the passage
+    assert "往来酒店" in answer.citations[0].quote
+
+
+def test_translation_failure_searches_with_the_question_as_asked(retriever) -> None:
+    answer = answerer(retriever, BrokenModel()).ask("Which hotel opened in Guashan?")
+    assert answer.standalone_question == "Which hotel opened in Guashan?"
+    assert any("摘录式" in notice for notice in answer.notices)  # and the app keeps serving
 
 
 def test_mastheads_reach_the_model_only_when_they_rank_first() -> None:

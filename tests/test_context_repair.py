@@ -50,6 +50,14 @@ def test_sentences_keep_printed_order_and_gaps_are_marked() -> None:
     assert GAP + "公园面积为20公顷。每天开放时间" in excerpt
 
 
+def test_without_any_question_word_the_top_passage_is_read() -> None:
+    passages = [hit("图书馆上午九点开门。周一闭馆。", "a"), hit("公园里花开了。", "b")]
+    context = select_context(passages, weights_for("When does it open?"), budget_chars=300)
+    assert [(c.hit.passage.id, c.excerpt) for c in context] == [
+        ("a", "图书馆上午九点开门。周一闭馆。")
+    ]
+
+
 def test_budget_is_respected() -> None:
     question = "运河公园有什么？"
     text = "运河公园有步道。" * 3 + "运河公园有花园和湖。"
