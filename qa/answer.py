@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -110,6 +110,15 @@ class AnswerEvent:
     answer: Answer | None = None
 
 
+def final_answer(events: Iterable[AnswerEvent]) -> Answer:
+    """The checked `Answer` a stream of events ends with."""
+    answer = None
+    for event in events:
+        answer = event.answer or answer
+    assert answer is not None
+    return answer
+
+
 _QUANTITY = re.compile(r"多少|几[个名家位项次人万亿岁年天]|数量|人数|金额|面积|规模")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?|[一二三四五六七八九十百千万亿两半]+")
 
@@ -185,11 +194,7 @@ class Answerer:
         history: list[dict[str, Any]] | None = None,
         filters: Filters | None = None,
     ) -> Answer:
-        answer = None
-        for event in self.stream(question, history, filters):
-            answer = event.answer or answer
-        assert answer is not None
-        return answer
+        return final_answer(self.stream(question, history, filters))
 
     def warm_up(self) -> None:
         """Have a local model read the fixed parts of the answer and condense prompts now,
@@ -232,18 +237,19 @@ class Answerer:
             notices=notices,
             leads=self._leads(found.hits),
         )
+        weights = self.retriever.term_weights(set(tokenize(query)))
         if self._nothing_relevant(standalone, hits):
             self._refuse(answer)
         elif self.model is None:
-            self._extractive(answer, query, hits)
+            self._extractive(answer, query, hits, weights)
         else:
             try:
-                yield from self._generate(answer, query, hits)
+                yield from self._generate(answer, query, hits, weights)
             except Exception as exc:  # any backend fault; the app keeps serving
                 reason = describe_failure(exc, self.settings)
                 logger.warning("answer generation failed: %s", reason)
                 answer.notices.append(f"{reason}；以下为摘录式回答")
-                self._extractive(answer, query, hits)
+                self._extractive(answer, query, hits, weights)
         finished = time.perf_counter()
         answer.timings |= {
             "condense_s": round(condensed_at - started, 3),
@@ -270,8 +276,11 @@ class Answerer:
             return False  # word coverage means little across languages; the model judges
         return max(hit.coverage for hit in hits) < self.settings.min_coverage
 
-    def _generate(self, answer: Answer, question: str, hits: list[Hit]) -> Iterator[AnswerEvent]:
-        weights = self.retriever.term_weights(set(tokenize(question)))
+    def _generate(
+        self, answer: Answer, question: str, hits: list[Hit], weights: dict[str, float]
+    ) -> Iterator[AnswerEvent]:
+        """Stream the model's answer; ``weights`` (IDF of the question's tokens) pick the
+        context sentences."""
         context = select_context(
             hits,
             weights,
@@ -292,23 +301,25 @@ class Answerer:
                     answer.timings["first_token_s"] = round(time.perf_counter() - started, 3)
                 pieces.append(token)
                 yield AnswerEvent("token", token)
-        self._finish(answer, "".join(pieces), hits, question)
+        self._finish(answer, "".join(pieces), hits, question, weights)
 
-    def _extractive(self, answer: Answer, question: str, hits: list[Hit]) -> None:
-        weights = self.retriever.term_weights(set(tokenize(question)))
+    def _extractive(
+        self, answer: Answer, question: str, hits: list[Hit], weights: dict[str, float]
+    ) -> None:
         text, _ = extract({n: hit.passage.text for n, hit in enumerate(hits, 1)}, weights)
         if not text:
             self._refuse(answer)
             return
-        self._finish(answer, text, hits, question)
+        self._finish(answer, text, hits, question, weights)
 
-    def _finish(self, answer: Answer, raw: str, hits: list[Hit], question: str) -> None:
+    def _finish(
+        self, answer: Answer, raw: str, hits: list[Hit], question: str, weights: dict[str, float]
+    ) -> None:
         """Check the markers, decide refusal, and attach the citations."""
         answer.passages = [{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)]
         bodies = {n: hit.passage.text for n, hit in enumerate(hits, 1)}
         sources = {n: format_passage(hit.passage) for n, hit in enumerate(hits, 1)}
         checked = check_answer(raw, sources, self.settings.citation_support, question)
-        weights = self.retriever.term_weights(set(tokenize(question)))
         repaired = answer_echoes(
             restore_asked_detail(checked.sentences, bodies, question), bodies, question, weights
         )

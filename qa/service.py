@@ -21,7 +21,14 @@ from typing import Any
 from index.build import remove_sources
 from index.ingest import IngestReport, collect_files, ingest
 from index.store import IndexData, load_index, save_index
-from qa.answer import Answer, Answerer, AnswerEvent, build_answerer, issue_label
+from qa.answer import (
+    Answer,
+    Answerer,
+    AnswerEvent,
+    build_answerer,
+    final_answer,
+    issue_label,
+)
 from qa.embed import load_embeddings
 from qa.errors import ArchiveQAError
 from qa.retrieve import Filters, build_retriever
@@ -108,10 +115,7 @@ class ArchiveService:
 
     def ask(self, question: str, history: list[dict[str, Any]]) -> Answer:
         """The finished answer of `stream` (for the API)."""
-        events = list(self.stream(question, history))
-        answer = events[-1].answer
-        assert answer is not None
-        return answer
+        return final_answer(self.stream(question, history))
 
     @property
     def indexing(self) -> bool:
