@@ -96,7 +96,8 @@ def answer_echoes(
             )
     shown = {normalize(s.text) for s in repaired}
     for echo in echoes:
-        part_weights = {t: w for t, w in weights.items() if t in set(tokenize(echo))}
+        part_tokens = set(tokenize(echo))
+        part_weights = {t: w for t, w in weights.items() if t in part_tokens}
         candidates = [
             (weighted_coverage(piece, part_weights), number, piece)
             for number, body in bodies.items()
