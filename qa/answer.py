@@ -7,7 +7,6 @@ citation check → refusal decision → `Answer`. Without a model, the answer is
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -18,6 +17,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from index.chunk import Passage
 from index.schema import Provenance
 from index.tokenize import tokenize
+from qa.asked import NUMBER, asked_title, asks_quantity, names_title
 from qa.citations import (
     CheckedAnswer,
     CheckedSentence,
@@ -31,7 +31,7 @@ from qa.context import ContextPassage, select_context
 from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
 from qa.extractive import extract
-from qa.llm import describe_failure, make_chat_model
+from qa.llm import describe_failure, loop_cut, make_chat_model
 from qa.metrics import normalize
 from qa.prompts import chat_prompt, refusal_phrase, refusal_text
 from qa.question import cjk_share, prepare_question
@@ -117,14 +117,6 @@ def final_answer(events: Iterable[AnswerEvent]) -> Answer:
         answer = event.answer or answer
     assert answer is not None
     return answer
-
-
-_QUANTITY = re.compile(r"多少|几[个名家位项次人万亿岁年天]|数量|人数|金额|面积|规模")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?|[一二三四五六七八九十百千万亿两半]+")
-
-
-def asks_quantity(question: str) -> bool:
-    return bool(_QUANTITY.search(question))
 
 
 def is_refusal(text: str) -> bool:
@@ -292,16 +284,20 @@ class Answerer:
         messages = chat_prompt("answer").format_messages(
             passages=format_passages(context), question=question
         )
-        pieces = []
+        text = ""
         started = time.perf_counter()
         for chunk in self.model.stream(messages):
             token = str(chunk.content)
             if token:
-                if not pieces:  # time to first token, counted from the end of retrieval
+                if not text:  # time to first token, counted from the end of retrieval
                     answer.timings["first_token_s"] = round(time.perf_counter() - started, 3)
-                pieces.append(token)
+                text += token
                 yield AnswerEvent("token", token)
-        self._finish(answer, "".join(pieces), hits, question, weights)
+                cut = loop_cut(text)
+                if cut is not None:  # stop the model; the shown text is replaced when checked
+                    text = text[:cut]
+                    break
+        self._finish(answer, text, hits, question, weights)
 
     def _extractive(
         self, answer: Answer, question: str, hits: list[Hit], weights: dict[str, float]
@@ -349,15 +345,19 @@ class Answerer:
     def _grounded(self, claims: list[str], passages: str, question: str) -> bool:
         """Does the answer say something the passages say? Some sentence must be supported
         by the passages taken together (beyond repeating the question); an answer to "多少"
-        must give a number the passages print. Small models fill gaps with plausible words;
-        this is what turns those answers into refusals."""
+        must give a number the passages print; an answer to "who is the <title>" needs
+        passages that name that title. Small models fill gaps with plausible words; this
+        is what turns those answers into refusals."""
         threshold = self.settings.citation_support
         supported = [c for c in claims if support(c, passages, question) >= threshold]
         if not supported:
             return False
+        title = asked_title(question)
+        if title and not names_title(title, passages):
+            return False  # "团长是谁" over passages that name no 团长
         if asks_quantity(question):
-            printed = set(_NUMBER.findall(passages)) - set(_NUMBER.findall(question))
-            return any(set(_NUMBER.findall(c)) & printed for c in supported)
+            printed = set(NUMBER.findall(passages)) - set(NUMBER.findall(question))
+            return any(set(NUMBER.findall(c)) & printed for c in supported)
         return True
 
     def _refuse(self, answer: Answer) -> None:

@@ -24,6 +24,8 @@ from qa.settings import Settings
 logger = logging.getLogger(__name__)
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+LOOP_REPEATS = 3  # a piece written this many times in a row is a decoding loop
+LOOP_PIECE_CHARS = (5, 80)  # shortest and longest repeated piece looked for
 
 
 class LlamaCppChat(BaseChatModel):
@@ -150,6 +152,22 @@ def make_chat_model(
             temperature=settings.llm_temperature,
         )
     raise ArchiveQAError(f"未知的语言模型后端：{backend}（可选 local、openai、none）")
+
+
+def loop_cut(text: str) -> int | None:
+    """Where to cut ``text`` when it ends in a decoding loop (greedy decoding of a small
+    model can write the same clause until the token limit), keeping one copy of the
+    repeated piece; None when it does not. Pieces are clause-sized, so that numbers such
+    as 88888888 or 1000000 are not taken for loops."""
+    shortest, longest = LOOP_PIECE_CHARS
+    for size in range(shortest, min(longest, len(text) // LOOP_REPEATS) + 1):
+        piece = text[-size:]
+        if len(set(piece.strip())) > 1 and text.endswith(piece * LOOP_REPEATS):
+            copies = LOOP_REPEATS
+            while text.endswith(piece * (copies + 1)):
+                copies += 1
+            return len(text) - size * (copies - 1)
+    return None
 
 
 def describe_failure(exc: BaseException, settings: Settings) -> str:

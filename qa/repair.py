@@ -17,31 +17,13 @@ from __future__ import annotations
 import re
 
 from index.tokenize import tokenize
+from qa.asked import CLAUSE_END, asked_detail
 from qa.citations import CheckedSentence, best_quote, split_sentences
 from qa.context import weighted_coverage
 from qa.metrics import normalize
 
-_ASKS_DATE = re.compile(
-    r"什么时候|何时|哪天|哪一天|哪日|几月|几号|哪年|哪一年|哪个月|什么时间|什么日子|日期"
-)
-_DATE = re.compile(r"[\d〇零一二三四五六七八九十]+\s*[年月日号]")
-_ASKS_ORDINAL = re.compile(r"第几\s*([期版次届批轮号章条项])")
 _QUESTION_WORD = re.compile(r"什么|哪|怎么|怎样|如何|多少|几|谁|是否|吗")
-_CLAUSE_END = re.compile(r"[，,？?；;。！!]")
 MIN_ECHO_CHARS = 4
-
-
-def asks_date(question: str) -> bool:
-    return bool(_ASKS_DATE.search(question))
-
-
-def asked_detail(question: str) -> re.Pattern[str] | None:
-    """What an answer to ``question`` must print: a date, a number of the asked unit, or
-    nothing in particular (None)."""
-    ordinal = _ASKS_ORDINAL.search(question)
-    if ordinal:
-        return re.compile(r"[\d〇零一二三四五六七八九十百]+\s*" + ordinal.group(1))
-    return _DATE if asks_date(question) else None
 
 
 def restore_asked_detail(
@@ -67,7 +49,7 @@ def echoed_parts(answer: str, question: str) -> list[str]:
     flat = normalize(answer)
     return [
         clause
-        for clause in (c.strip() for c in _CLAUSE_END.split(question))
+        for clause in (c.strip() for c in CLAUSE_END.split(question))
         if len(clause) >= MIN_ECHO_CHARS
         and _QUESTION_WORD.search(clause)
         and normalize(clause) in flat

@@ -22,6 +22,7 @@ from qa.answer import Answerer, format_passages
 from qa.condense import condense, rule_based
 from qa.context import ContextPassage
 from qa.errors import ArchiveQAError
+from qa.llm import loop_cut
 from qa.prompts import chat_prompt, refusal_text
 from qa.retrieve import build_retriever
 from qa.settings import Settings
@@ -195,6 +196,22 @@ def test_ungrounded_answers_become_refusals(retriever) -> None:
     assert no_number.ask("往来酒店有多少间客房？").refused  # "多少" needs a printed number
     grounded = answerer(retriever, reply("往来酒店[1]。"))
     assert not grounded.ask(QUESTION).refused
+    # The passages tell who led a project in the delegation, not who led the delegation.
+    leader = reply("迪尔曼·劳赫教授领衔的恩纳项目成功入选拱墅区“大运英才”计划[1]。")
+    assert answerer(retriever, leader).ask("德国石荷州代表团这次来拱墅，团长是谁？").refused
+    secretary = answerer(retriever, reply("黄平县委书记林昌富[1]。"))
+    assert not secretary.ask("东西部扶贫协作联席会上，黄平县委书记是谁？").refused
+
+
+def test_decoding_loop_is_stopped_and_cut_to_one_copy(retriever) -> None:
+    loop = "刷脸入住的客房、"
+    looping = answerer(retriever, reply("往来酒店的特色包括恒温恒湿的建筑、" + loop * 30))
+    events = list(looping.stream(QUESTION))
+    assert sum(event.kind == "token" for event in events) < 100  # stopped, not run to the end
+    answer = events[-1].answer
+    assert answer is not None and not answer.refused
+    assert answer.text.count("刷脸入住") == 1
+    assert loop_cut("电话88888888，10000000000元") is None
 
 
 class ByPromptModel(BaseChatModel):

@@ -1,0 +1,75 @@
+"""What a question asks for, and what an answer to it must therefore print.
+
+A small model fills a gap in the passages with a plausible neighbour: another number, a
+date-less paraphrase, the person who led something else. These detectors name what was
+asked (a quantity, a date, "第N期", the holder of a title) so that the answer check can tell
+an answer from a near miss.
+"""
+
+from __future__ import annotations
+
+import re
+
+import jieba
+
+_QUANTITY = re.compile(
+    r"多少|多久|多长时间|多远|多高|几[个名家位项次人万亿岁年天]|数量|人数|金额|面积|规模"
+)
+NUMBER = re.compile(r"\d+(?:\.\d+)?|[一二三四五六七八九十百千万亿两半]+")
+_ASKS_DATE = re.compile(
+    r"什么时候|何时|哪天|哪一天|哪日|几月|几号|哪年|哪一年|哪个月|什么时间|什么日子|日期"
+)
+DATE = re.compile(r"[\d〇零一二三四五六七八九十]+\s*[年月日号]")
+_ASKS_ORDINAL = re.compile(r"第几\s*([期版次届批轮号章条项])")
+CLAUSE_END = re.compile(r"[，,？?；;。！!]")
+
+# "团长是谁", "谁是主持人", "团长由谁担任", "负责人叫什么名字": the title sits next to these.
+_TITLE_BEFORE = re.compile(r"(?:是|为)谁|由谁(?:担任|出任)|叫什么(?:名字)?|姓什么")
+_TITLE_AFTER = re.compile(r"谁(?:是|担任|出任|任)")
+# Words that name a post or role ("县委书记", "副总经理", "团长", "主持人").
+_TITLE_ENDINGS = (
+    "长", "书记", "主任", "主席", "委员", "经理", "董事", "总监", "总裁", "秘书", "理事",
+    "负责人", "主持人", "发言人", "领队", "教练", "主编", "总师", "馆长", "院长",
+)  # fmt: skip
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in jieba.lcut(text) if w.strip()]
+
+
+def asks_quantity(question: str) -> bool:
+    return bool(_QUANTITY.search(question))
+
+
+def asks_date(question: str) -> bool:
+    return bool(_ASKS_DATE.search(question))
+
+
+def asked_detail(question: str) -> re.Pattern[str] | None:
+    """What an answer to ``question`` must print: a date, a number of the asked unit, or
+    nothing in particular (None)."""
+    ordinal = _ASKS_ORDINAL.search(question)
+    if ordinal:
+        return re.compile(r"[\d〇零一二三四五六七八九十百]+\s*" + ordinal.group(1))
+    return DATE if asks_date(question) else None
+
+
+def asked_title(question: str) -> str | None:
+    """The post whose holder ``question`` asks for ("团长" in "代表团团长是谁？"), or None
+    when it asks for someone by what they did ("谁出席了仪式？")."""
+    candidates = []
+    for clause in CLAUSE_END.split(question):
+        for match in _TITLE_BEFORE.finditer(clause):
+            candidates.extend(_words(clause[: match.start()])[-1:])
+        for match in _TITLE_AFTER.finditer(clause):
+            candidates.extend(_words(clause[match.end() :])[-1:])
+    for word in candidates:
+        if len(word) >= 2 and word.endswith(_TITLE_ENDINGS):
+            return word
+    return None
+
+
+def names_title(title: str, passages: str) -> bool:
+    """Do the passages name the post at all? Its last two characters are enough
+    ("部长" for "外交部长", "经理" for "副总经理")."""
+    return title[-2:] in passages

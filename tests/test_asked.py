@@ -1,0 +1,42 @@
+"""What a question asks for (qa/asked.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.asked import asked_detail, asked_title, asks_quantity, names_title
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("德国石荷州代表团这次来拱墅，团长是谁？", "团长"),
+        ("三峡大瀑布景区的常务副总经理是谁？", "副总经理"),
+        ("谁是这次活动的主持人？", "主持人"),
+        ("代表团团长由谁担任？", "团长"),
+        ("这个项目的负责人叫什么名字？", "负责人"),
+        # asked by deed or by something that is no post: nothing to look for
+        ("市消防救援支队是谁出席的？", None),
+        ("谁获得了A组摩登舞冠军？", None),
+        ("与这部剧相关的人物是谁？", None),
+        ("拱墅区政协主席在2020年和2024年的报道中分别是谁？", None),
+    ],
+)
+def test_asked_title(question: str, title: str | None) -> None:
+    assert asked_title(question) == title
+
+
+def test_names_title_accepts_the_short_form_of_a_post() -> None:
+    assert names_title("外交部长", "乌克兰部长库列巴表示")
+    assert names_title("县委书记", "黄平县委书记林昌富")
+    assert not names_title("团长", "代表团中，劳赫教授领衔的项目入选")
+
+
+def test_quantity_and_date_questions() -> None:
+    assert asks_quantity("一共入驻了多少家金融机构？")
+    assert asks_quantity("考察交流持续了多久？")
+    assert not asks_quantity("团长是谁？")
+    assert asked_detail("黄平县什么时候脱贫摘帽的？").search("3月4日")
+    assert asked_detail("那期是第几期？").search("第27期")
+    assert asked_detail("第几期").search("第4版") is None
+    assert asked_detail("黄平县退出了什么序列？") is None
