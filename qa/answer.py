@@ -17,17 +17,27 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from index.chunk import Passage
 from index.schema import Provenance
 from index.tokenize import tokenize
-from qa.asked import NUMBER, asked_title, asks_quantity, names_title
+from qa.asked import (
+    NUMBER,
+    QUESTION_WORD,
+    adds_only_dates,
+    asked_title,
+    asks_date,
+    asks_quantity,
+    given_dates,
+    names_title,
+)
 from qa.citations import (
     CheckedAnswer,
     CheckedSentence,
     best_quote,
     check_answer,
     render,
+    split_sentences,
     support,
 )
 from qa.condense import condense, translate_for_search
-from qa.context import ContextPassage, select_context
+from qa.context import ContextPassage, select_context, weighted_coverage
 from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
 from qa.extractive import extract
@@ -321,7 +331,8 @@ class Answerer:
         )
         checked = CheckedAnswer(render(repaired), repaired, checked.removed_markers)
         claims = [s.text for s in checked.sentences if s.text.strip() and not is_refusal(s.text)]
-        if not self._grounded(claims, "\n".join(sources.values()), question):
+        grounded = self._grounded(claims, "\n".join(sources.values()), question)
+        if not grounded or not self._dates_fit(claims, hits, question, weights):
             self._refuse(answer)
             return
         answer.text = checked.text
@@ -359,6 +370,34 @@ class Answerer:
             printed = set(NUMBER.findall(passages)) - set(NUMBER.findall(question))
             return any(set(NUMBER.findall(c)) & printed for c in supported)
         return True
+
+    def _dates_fit(
+        self, claims: list[str], hits: list[Hit], question: str, weights: dict[str, float]
+    ) -> bool:
+        """Dates in the answer fit the question. An answer that adds nothing but a date to
+        the question's words answers "when", so the question must ask that; and a date given
+        to a "when" question must be printed in a passage sentence about what was asked, not
+        merely somewhere ("编者按：2020年是不平凡的一年" does not say when 董家新村 was
+        built). Relative years count as the issue's ("今年" in a 2020 issue)."""
+        if not asks_date(question):
+            return not adds_only_dates(claims, question)
+        given = [part for claim in claims for part in given_dates(claim, question)]
+        if not given:
+            return True  # nothing dated to check (a refusal or a repaired quote without one)
+        topic = {t: w for t, w in weights.items() if not QUESTION_WORD.search(t)}
+        sentences = [
+            piece
+            for hit in hits
+            for piece, _ in split_sentences(
+                annotate_relative_years(hit.passage.text, hit.passage.date)
+            )
+        ]
+        return any(
+            part in sentence
+            and weighted_coverage(sentence, topic) >= self.settings.date_anchor_coverage
+            for part in given
+            for sentence in sentences
+        )
 
     def _refuse(self, answer: Answer) -> None:
         answer.refused = True

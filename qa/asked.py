@@ -12,6 +12,8 @@ import re
 
 import jieba
 
+from qa.citations import content
+
 _QUANTITY = re.compile(
     r"多少|多久|多长时间|多远|多高|几[个名家位项次人万亿岁年天]|数量|人数|金额|面积|规模"
 )
@@ -21,6 +23,7 @@ _ASKS_DATE = re.compile(
 )
 DATE = re.compile(r"[\d〇零一二三四五六七八九十]+\s*[年月日号]")
 _ASKS_ORDINAL = re.compile(r"第几\s*([期版次届批轮号章条项])")
+QUESTION_WORD = re.compile(r"什么|哪|怎么|怎样|如何|多少|多久|几|谁|是否|吗")
 CLAUSE_END = re.compile(r"[，,？?；;。！!]")
 
 # "团长是谁", "谁是主持人", "团长由谁担任", "负责人叫什么名字": the title sits next to these.
@@ -54,6 +57,26 @@ def asked_detail(question: str) -> re.Pattern[str] | None:
     return DATE if asks_date(question) else None
 
 
+def given_dates(answer: str, question: str) -> list[str]:
+    """The most precise date parts ``answer`` gives beyond those in ``question``: its days
+    ("4日") if any, else its months, else its years."""
+    parts = [part for part in DATE.findall(answer) if part not in question]
+    for units in ("日号", "月"):
+        precise = [part for part in parts if part[-1] in units]
+        if precise:
+            return precise
+    return parts
+
+
+def adds_only_dates(claims: list[str], question: str) -> bool:
+    """Do the claims tell nothing beyond the question's own words but a date? ("推进会是在
+    4月15日召开的" for "推进会在哪个会场召开的？": the place was not found, a date was.)"""
+    if not any(DATE.search(claim) for claim in claims):
+        return False
+    rest = content("".join(DATE.sub("", claim) for claim in claims))
+    return not set(rest) - set(content(question))
+
+
 def asked_title(question: str) -> str | None:
     """The post whose holder ``question`` asks for ("团长" in "代表团团长是谁？"), or None
     when it asks for someone by what they did ("谁出席了仪式？")."""
@@ -70,6 +93,6 @@ def asked_title(question: str) -> str | None:
 
 
 def names_title(title: str, passages: str) -> bool:
-    """Do the passages name the post at all? Its last two characters are enough
-    ("部长" for "外交部长", "经理" for "副总经理")."""
-    return title[-2:] in passages
+    """Do the passages name the post at all? Its first or last two characters are enough
+    ("部长" for "外交部长", "经理" for "副总经理", "主持" for "主持人")."""
+    return title[:2] in passages or title[-2:] in passages

@@ -22,7 +22,7 @@ _MARKER_GROUP = re.compile(
 _SENTENCE_END = "。！？!?；;\n"
 
 
-def _content(text: str) -> str:
+def content(text: str) -> str:
     """Normalised text with punctuation and symbols dropped: what overlap is measured on."""
     return "".join(
         ch for ch in normalize(text) if not unicodedata.category(ch).startswith(("P", "S"))
@@ -39,13 +39,13 @@ def support(sentence: str, passage_text: str, question: str = "") -> float:
     Bigrams the sentence repeats from the question are not claims and are left out; a
     sentence that only restates the question has nothing to support (0).
     """
-    content = _content(sentence)
-    if not content:
+    said = content(sentence)
+    if not said:
         return 0.0
-    claims = _bigrams(content) - (_bigrams(_content(question)) if question else set())
+    claims = _bigrams(said) - (_bigrams(content(question)) if question else set())
     if not claims:
         return 0.0
-    return len(claims & _bigrams(_content(passage_text))) / len(claims)
+    return len(claims & _bigrams(content(passage_text))) / len(claims)
 
 
 def best_quote(sentence: str, passage_text: str) -> str:
@@ -53,7 +53,7 @@ def best_quote(sentence: str, passage_text: str) -> str:
     pieces = [piece for piece, _ in split_sentences(passage_text) if piece.strip()]
     if not pieces:
         return passage_text.strip()
-    return max(pieces, key=lambda piece: support(piece, sentence) * len(_content(piece)) ** 0.5)
+    return max(pieces, key=lambda piece: support(piece, sentence) * len(content(piece)) ** 0.5)
 
 
 def marker_numbers(text: str) -> list[int]:
@@ -127,7 +127,7 @@ def check_answer(
         valid = list(dict.fromkeys(n for n in numbers if n in passages))
         removed.extend(n for n in numbers if n not in passages)
         sentence = CheckedSentence(text=raw)
-        if _content(raw):
+        if content(raw):
             scores = {n: support(raw, body, question) for n, body in passages.items()}
             supporting = [n for n in valid if scores[n] >= threshold]
             best = max(scores, key=lambda n: scores[n]) if scores else None

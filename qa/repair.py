@@ -17,12 +17,11 @@ from __future__ import annotations
 import re
 
 from index.tokenize import tokenize
-from qa.asked import CLAUSE_END, asked_detail
+from qa.asked import CLAUSE_END, QUESTION_WORD, asked_detail
 from qa.citations import CheckedSentence, best_quote, split_sentences
 from qa.context import weighted_coverage
 from qa.metrics import normalize
 
-_QUESTION_WORD = re.compile(r"什么|哪|怎么|怎样|如何|多少|几|谁|是否|吗")
 MIN_ECHO_CHARS = 4
 
 
@@ -51,7 +50,7 @@ def echoed_parts(answer: str, question: str) -> list[str]:
         clause
         for clause in (c.strip() for c in CLAUSE_END.split(question))
         if len(clause) >= MIN_ECHO_CHARS
-        and _QUESTION_WORD.search(clause)
+        and QUESTION_WORD.search(clause)
         and normalize(clause) in flat
     ]
 

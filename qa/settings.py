@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     min_coverage: float = Field(
         0.08, ge=0, le=1, description="Below this best-passage coverage, refuse without the model."
     )
+    date_anchor_coverage: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="A date given in answer to a when-question must stand in a passage sentence "
+        "with at least this much of the question's words (README, answers).",
+    )
     citation_support: float = Field(
         0.5,
         ge=0,

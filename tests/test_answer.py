@@ -203,6 +203,20 @@ def test_ungrounded_answers_become_refusals(retriever) -> None:
     assert not secretary.ask("东西部扶贫协作联席会上，黄平县委书记是谁？").refused
 
 
+def test_dates_must_answer_when_and_stand_with_what_was_asked(retriever) -> None:
+    # "编者按:2020年是不平凡的一年" prints 2020, but not as the year 董家新村 was built.
+    built = answerer(retriever, reply("董家新村是2020年建成的[1]。"))
+    assert built.ask("董家新村是哪一年建成的？").refused
+    # A date is no answer to "where".
+    venue = answerer(retriever, reply("上城区招商引资工作推进会是在4月15日召开的[1]。"))
+    assert venue.ask("上城区招商引资工作推进会是在哪个会场召开的？").refused
+    dated = answerer(retriever, reply("上城区招商引资工作推进会是4月15日召开的[1]。"))
+    assert not dated.ask("上城区招商引资工作推进会是哪天召开的？").refused
+    # "今年3月4日" in a 2020 issue gives the year too.
+    year = answerer(retriever, reply("黄平县2020年脱贫摘帽[1]。"))
+    assert not year.ask("黄平县是哪一年脱贫摘帽的？").refused
+
+
 def test_decoding_loop_is_stopped_and_cut_to_one_copy(retriever) -> None:
     loop = "刷脸入住的客房、"
     looping = answerer(retriever, reply("往来酒店的特色包括恒温恒湿的建筑、" + loop * 30))

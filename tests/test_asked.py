@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from qa.asked import asked_detail, asked_title, asks_quantity, names_title
+from qa.asked import (
+    adds_only_dates,
+    asked_detail,
+    asked_title,
+    asks_quantity,
+    given_dates,
+    names_title,
+)
 
 
 @pytest.mark.parametrize(
@@ -29,6 +36,7 @@ def test_asked_title(question: str, title: str | None) -> None:
 def test_names_title_accepts_the_short_form_of_a_post() -> None:
     assert names_title("外交部长", "乌克兰部长库列巴表示")
     assert names_title("县委书记", "黄平县委书记林昌富")
+    assert names_title("主持人", "区政协主席周志辉主持")
     assert not names_title("团长", "代表团中，劳赫教授领衔的项目入选")
 
 
@@ -40,3 +48,18 @@ def test_quantity_and_date_questions() -> None:
     assert asked_detail("那期是第几期？").search("第27期")
     assert asked_detail("第几期").search("第4版") is None
     assert asked_detail("黄平县退出了什么序列？") is None
+
+
+def test_given_dates_are_the_most_precise_parts_not_in_the_question() -> None:
+    assert given_dates("2020年3月4日脱贫摘帽", "黄平县什么时候脱贫摘帽？") == ["4日"]
+    assert given_dates("2020年9月投用", "什么时候投用？") == ["9月"]
+    assert given_dates("2024年6月的会议在2025年召开", "2024年6月的会议是哪一年召开的？") == [
+        "2025年"
+    ]
+
+
+def test_adds_only_dates() -> None:
+    question = "推进会是在哪个会场召开的？"
+    assert adds_only_dates(["推进会是在4月15日召开的。"], question)
+    assert not adds_only_dates(["推进会4月15日在区行政中心召开。"], question)
+    assert not adds_only_dates(["何肇瑜出席仪式。"], "市消防救援支队是谁出席的？")
