@@ -59,6 +59,7 @@ eval-answers: setup
 	$(BIN)/archive-qa ingest seeds/
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm local --out eval-out/answers-local
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm none --out eval-out/answers-none
+	$(BIN)/archive-qa eval eval/seed_near_misses.jsonl --llm local --out eval-out/near-misses
 
 ## bench-app: page load and send → first token in chromium (local model, 10 public questions)
 bench-app: setup browser-deps

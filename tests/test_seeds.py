@@ -94,3 +94,19 @@ def test_ocr_spaces_removed_in_004(issues: dict[str, Issue]) -> None:
     text = "\n".join(a.text for a in issues["004_30cb9bfa44a51e07.txt"].articles)
     assert "区委常委会召开" in text
     assert "区委常委 会召开" not in text
+
+
+def test_near_miss_set_is_consistent(issues: dict[str, Issue]) -> None:
+    """eval/seed_near_misses.jsonl (the project's own dev set): every evidence quote lies in
+    one article of its seed; questions without evidence are the ones meant to be refused."""
+    path = SEEDS.parent / "eval" / "seed_near_misses.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        assert (row["type"] == "unanswerable") == (not row["evidence"]), row["id"]
+        for evidence in row["evidence"]:
+            quote = normalize(evidence["quote"])
+            holders = [a for a in issues[evidence["file"]].articles if quote in normalize(a.text)]
+            assert len(holders) == 1, (row["id"], evidence["quote"])
+        for item in row["must_include"]:
+            assert any(normalize(item) in normalize(e["quote"]) for e in row["evidence"]), row["id"]
+    assert sum(not row["evidence"] for row in rows) == 10
