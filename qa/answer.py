@@ -380,7 +380,8 @@ class Answerer:
         merely somewhere ("编者按：2020年是不平凡的一年" does not say when 董家新村 was
         built). Relative years count as the issue's ("今年" in a 2020 issue)."""
         if not asks_date(question):
-            return not adds_only_dates(claims, question)
+            # "多久" is answered by a span ("12年") that reads like a date
+            return asks_quantity(question) or not adds_only_dates(claims, question)
         given = [part for claim in claims for part in given_dates(claim, question)]
         if not given:
             return True  # nothing dated to check (a refusal or a repaired quote without one)

@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from qa.citations import strip_markers
-from qa.prompts import chat_prompt
+from qa.prompts import chat_prompt, refusal_phrase
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ HISTORY_TURNS = 4  # messages of history shown to the model
 # earlier question and the first words of the answer; every character costs the local model
 # about 20 ms of reading.
 TURN_CHARS = {"user": 200, "assistant": 100}
+RULE_ANSWER_CHARS = 40  # of the last answer, carried along by the rule-based rewrite
 _QUESTION_TAIL = re.compile(r"[？?。！!\s]+$")
 
 
@@ -30,12 +31,27 @@ def user_turns(history: list[dict[str, Any]]) -> list[str]:
 
 
 def rule_based(question: str, history: list[dict[str, Any]]) -> str:
-    """This question, then the last earlier one it refers to: "那它什么时候完工？（上一问：A）"
-    keeps A's subject for retrieval, while the model answers this question."""
+    """This question, then the last earlier one it refers to and the start of its answer:
+    "那它有什么特色？（上一问：开放的是哪家酒店；答：往来酒店）" keeps the subject for
+    retrieval and tells the model what "它" is, while the model answers this question."""
     earlier = user_turns(history)
     if not earlier:
         return question
-    return f"{question}（上一问：{_QUESTION_TAIL.sub('', earlier[-1])}）"
+    context = f"上一问：{_QUESTION_TAIL.sub('', earlier[-1])}"
+    answer = _last_answer(history)
+    if answer:
+        context += f"；答：{answer}"
+    return f"{question}（{context}）"
+
+
+def _last_answer(history: list[dict[str, Any]]) -> str:
+    """The first words of the answer to the last question (nothing after a refusal)."""
+    if not history or history[-1].get("role") != "assistant":
+        return ""
+    first_line = strip_markers(str(history[-1].get("content", "")).strip().split("\n")[0])
+    if refusal_phrase() in first_line:
+        return ""
+    return _QUESTION_TAIL.sub("", re.sub(r"\s+", " ", first_line))[:RULE_ANSWER_CHARS]
 
 
 def _format_history(history: list[dict[str, Any]]) -> str:

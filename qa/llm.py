@@ -24,6 +24,10 @@ from qa.settings import Settings
 logger = logging.getLogger(__name__)
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+# One llama.cpp computation at a time in this process, across model instances (the answer
+# and condense contexts): each wants every core, and two at once on 2 cores spin against
+# each other far slower than one after the other.
+_LLAMA_LOCK = threading.Lock()
 LOOP_REPEATS = 3  # a piece written this many times in a row is a decoding loop
 LOOP_PIECE_CHARS = (5, 80)  # shortest and longest repeated piece looked for
 
@@ -43,7 +47,6 @@ class LlamaCppChat(BaseChatModel):
     max_tokens: int = 200
     temperature: float = 0.0
     _llama: Any = PrivateAttr(default=None)
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)  # one generation at a time
 
     def model_post_init(self, context: Any) -> None:
         from llama_cpp import Llama  # heavy import, only for the local model
@@ -99,7 +102,7 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        with self._lock:
+        with _LLAMA_LOCK:
             for part in self._llama.create_chat_completion(
                 **self._request(messages, stop), stream=True
             ):
@@ -114,7 +117,7 @@ class LlamaCppChat(BaseChatModel):
     def warm_up(self, messages: list[BaseMessage]) -> None:
         """Read ``messages`` once, so that prompts which start the same way (the fixed
         system prompt) skip that part; the first question no longer pays for it."""
-        with self._lock:
+        with _LLAMA_LOCK:
             self._llama.create_chat_completion(**self._request(messages, None) | {"max_tokens": 1})
 
 

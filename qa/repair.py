@@ -18,7 +18,7 @@ import re
 
 from index.tokenize import tokenize
 from qa.asked import CLAUSE_END, QUESTION_WORD, asked_detail
-from qa.citations import CheckedSentence, best_quote, split_sentences
+from qa.citations import CheckedSentence, best_quote, content, split_sentences
 from qa.context import weighted_coverage
 from qa.metrics import normalize
 
@@ -71,7 +71,7 @@ def answer_echoes(
         text = sentence.text
         for echo in echoes:
             text = re.sub(r"[，,、]?\s*" + re.escape(echo), "", text)
-        if normalize(text):
+        if content(text):  # more than the punctuation the cut left
             repaired.append(
                 CheckedSentence(text, sentence.cited, sentence.support, sentence.supported)
             )

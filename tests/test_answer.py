@@ -156,7 +156,12 @@ def test_condense_with_a_model_and_its_fallbacks() -> None:
     good = FakeListChatModel(responses=["黄平县是什么时候脱贫摘帽的？"])
     assert condense("那它什么时候脱贫摘帽的？", history, good) == "黄平县是什么时候脱贫摘帽的？"
     rule = rule_based("那它什么时候脱贫摘帽的？", history)
-    assert rule == "那它什么时候脱贫摘帽的？（上一问：2020年6月拱墅党政代表团去贵州考察了哪些地方）"
+    assert rule == (
+        "那它什么时候脱贫摘帽的？（上一问：2020年6月拱墅党政代表团去贵州考察了哪些地方；"
+        "答：贵安新区、黄平县）"
+    )
+    refused = [*history[:1], {"role": "assistant", "content": "资料中没有相关信息。\n- 线索"}]
+    assert rule_based("那它什么时候脱贫摘帽的？", refused).endswith("哪些地方）")
     assert condense("那它什么时候脱贫摘帽的？", history, None) == rule
     assert condense("那它什么时候脱贫摘帽的？", history, BrokenModel()) == rule
     rambling = FakeListChatModel(responses=["好的。\n" + "黄平县" * 50])
@@ -212,6 +217,9 @@ def test_dates_must_answer_when_and_stand_with_what_was_asked(retriever) -> None
     assert venue.ask("上城区招商引资工作推进会是在哪个会场召开的？").refused
     dated = answerer(retriever, reply("上城区招商引资工作推进会是4月15日召开的[1]。"))
     assert not dated.ask("上城区招商引资工作推进会是哪天召开的？").refused
+    # A span is no date: "多久" is answered by "3年".
+    claims = ["望江街道奋力打造望江新城3年。"]
+    assert answerer(retriever, None)._dates_fit(claims, [], "望江新城打造了多久？", {})
     # "今年3月4日" in a 2020 issue gives the year too.
     year = answerer(retriever, reply("黄平县2020年脱贫摘帽[1]。"))
     assert not year.ask("黄平县是哪一年脱贫摘帽的？").refused

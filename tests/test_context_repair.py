@@ -111,3 +111,11 @@ def test_an_answer_that_answers_is_not_touched() -> None:
         answer_echoes(answer, {1: "完善“贡献度”考核体系。"}, question, weights_for(question))
         == answer
     )
+
+
+def test_whole_question_echo_leaves_no_punctuation_behind() -> None:
+    body = {1: "往来酒店开业。酒店的特色是刷脸入住的客房。"}
+    echoed = [CheckedSentence("那它有什么特色？", [1], 0.0, False)]
+    question = "那它有什么特色？（上一问：开放的是哪家酒店；答：往来酒店）"
+    repaired = answer_echoes(echoed, body, question, weights_for(question))
+    assert [s.text for s in repaired] == ["酒店的特色是刷脸入住的客房。"]
