@@ -378,7 +378,8 @@ class Answerer:
         the question's words answers "when", so the question must ask that; and a date given
         to a "when" question must be printed in a passage sentence about what was asked, not
         merely somewhere ("编者按：2020年是不平凡的一年" does not say when 董家新村 was
-        built). Relative years count as the issue's ("今年" in a 2020 issue)."""
+        built). Headlines count as sentences; relative years as the issue's ("今年" in a
+        2020 issue)."""
         if not asks_date(question):
             # "多久" is answered by a span ("12年") that reads like a date
             return asks_quantity(question) or not adds_only_dates(claims, question)
@@ -390,7 +391,9 @@ class Answerer:
             piece
             for hit in hits
             for piece, _ in split_sentences(
-                annotate_relative_years(hit.passage.text, hit.passage.date)
+                annotate_relative_years(
+                    f"{hit.passage.title}。{hit.passage.text}", hit.passage.date
+                )
             )
         ]
         return any(
