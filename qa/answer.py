@@ -381,8 +381,13 @@ class Answerer:
         built). Headlines count as sentences; relative years as the issue's ("今年" in a
         2020 issue)."""
         if not asks_date(question):
-            # "多久" is answered by a span ("12年") that reads like a date
-            return asks_quantity(question) or not adds_only_dates(claims, question)
+            # "多久" is answered by a span ("12年") that reads like a date; a question without
+            # a question word ("开业那天？") may well be asking for one
+            return (
+                asks_quantity(question)
+                or not QUESTION_WORD.search(question)
+                or not adds_only_dates(claims, question)
+            )
         given = [part for claim in claims for part in given_dates(claim, question)]
         if not given:
             return True  # nothing dated to check (a refusal or a repaired quote without one)

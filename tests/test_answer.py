@@ -220,6 +220,8 @@ def test_dates_must_answer_when_and_stand_with_what_was_asked(retriever) -> None
     # A span is no date: "多久" is answered by "3年".
     claims = ["望江街道奋力打造望江新城3年。"]
     assert answerer(retriever, None)._dates_fit(claims, [], "望江新城打造了多久？", {})
+    # Without a question word, a date may be just what was asked for.
+    assert answerer(retriever, None)._dates_fit(["推进会4月15日召开。"], [], "推进会召开那天？", {})
     # "今年3月4日" in a 2020 issue gives the year too.
     year = answerer(retriever, reply("黄平县2020年脱贫摘帽[1]。"))
     assert not year.ask("黄平县是哪一年脱贫摘帽的？").refused

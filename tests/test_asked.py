@@ -48,6 +48,7 @@ def test_quantity_and_date_questions() -> None:
     assert asked_detail("那期是第几期？").search("第27期")
     assert asked_detail("第几期").search("第4版") is None
     assert asked_detail("黄平县退出了什么序列？") is None
+    assert asked_detail("会议的时间是？").search("6月10日")
 
 
 def test_given_dates_are_the_most_precise_parts_not_in_the_question() -> None:
