@@ -44,11 +44,17 @@ def rule_based(question: str, history: list[dict[str, Any]]) -> str:
     return f"{question}（{context}）"
 
 
+def _answer_line(answer: str) -> str:
+    """An earlier answer's first line (the answer proper, before any lead list), without
+    citation markers."""
+    return strip_markers(answer.strip().split("\n")[0])
+
+
 def _last_answer(history: list[dict[str, Any]]) -> str:
     """The first words of the answer to the last question (nothing after a refusal)."""
     if not history or history[-1].get("role") != "assistant":
         return ""
-    first_line = strip_markers(str(history[-1].get("content", "")).strip().split("\n")[0])
+    first_line = _answer_line(str(history[-1].get("content", "")))
     if refusal_phrase() in first_line:
         return ""
     return _QUESTION_TAIL.sub("", re.sub(r"\s+", " ", first_line))[:RULE_ANSWER_CHARS]
@@ -62,7 +68,7 @@ def _format_history(history: list[dict[str, Any]]) -> str:
         role = "assistant" if turn.get("role") == "assistant" else "user"
         content = str(turn.get("content", ""))
         if role == "assistant":
-            content = strip_markers(content.strip().split("\n")[0])
+            content = _answer_line(content)
         content = re.sub(r"\s+", " ", content)[: TURN_CHARS[role]]
         lines.append(f"{names[role]}：{content}")
     return "\n".join(lines)
