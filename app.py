@@ -202,11 +202,12 @@ def build_app(service: ArchiveService) -> gr.Blocks:
                         )
                         send = gr.Button("发送", variant="primary", scale=1, elem_id="aq-send")
                     new_chat = gr.Button("新对话", size="sm", elem_id="aq-new")
+                    samples = example_samples()
                     examples = gr.Dataset(
                         components=[question],
-                        samples=example_samples(),
+                        samples=samples,
                         label="示例问题",
-                        visible=bool(example_samples()),
+                        visible=bool(samples),
                         elem_id="aq-examples",
                     )
                 with gr.Column(scale=1, min_width=240):
