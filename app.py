@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 
 from qa.answer import Answer
-from qa.cards import render_answer, render_streaming
+from qa.cards import render_answer, render_queued, render_streaming
 from qa.errors import ArchiveQAError
 from qa.retrieve import Filters
 from qa.service import ArchiveService, open_service
@@ -128,7 +128,10 @@ def build_app(service: ArchiveService) -> gr.Blocks:
             filters = parse_filters(papers, date_from, date_to)
             partial = ""
             for event in service.stream(message, history, filters):
-                if event.kind == "token":
+                if event.kind == "queued":
+                    chat[-1]["content"] = render_queued(event.text)
+                    yield "", chat, history
+                elif event.kind == "token":
                     partial += event.text
                     chat[-1]["content"] = render_streaming(partial)
                     yield "", chat, history
@@ -268,9 +271,10 @@ def build_app(service: ArchiveService) -> gr.Blocks:
 
 def launch(settings: Settings, service: ArchiveService, **overrides: Any) -> gr.Blocks:
     demo = build_app(service)
-    # The local model answers one question at a time; an endpoint or extractive mode can
-    # serve several people at once.
-    demo.queue(default_concurrency_limit=1 if service.answerer.backend == "local" else 4)
+    # The local model answers one question at a time: further questions wait in its own
+    # queue (qa/turns.py), which shows them their place; an endpoint or extractive mode
+    # serves them at once.
+    demo.queue(default_concurrency_limit=settings.app_concurrency)
     password = settings.app_password.get_secret_value()
     options: dict[str, Any] = {
         "server_name": settings.app_host,

@@ -62,6 +62,11 @@ _REFUSAL_SIGNS = (
     "没有找到",
 )
 MAX_LEADS = 3
+QUEUE_POLL_S = 1.0  # how often a waiting question looks at its place in the queue
+
+
+def queue_notice(ahead: int) -> str:
+    return f"排队中（前面还有 {ahead} 个问题）"
 
 
 def issue_label(item: Provenance | dict[str, Any]) -> str:
@@ -113,9 +118,10 @@ class Answer:
 
 @dataclass
 class AnswerEvent:
-    """One step of a streamed answer: the standalone question, a token, or the final answer."""
+    """One step of a streamed answer: its place in the queue, the standalone question, a
+    token, or the final answer."""
 
-    kind: Literal["standalone", "token", "answer"]
+    kind: Literal["queued", "standalone", "token", "answer"]
     text: str = ""
     answer: Answer | None = None
 
@@ -208,6 +214,11 @@ class Answerer:
             if warm is not None:
                 warm(chat_prompt(prompt).format_messages(passages="", history="", question=""))
 
+    def model_problem(self) -> str | None:
+        """Why answers are extractive although a model was configured, or None."""
+        unavailable = getattr(self.model, "unavailable", None)
+        return self.model_notice or (unavailable() if unavailable else None)
+
     def stream(
         self,
         question: str,
@@ -215,14 +226,39 @@ class Answerer:
         filters: Filters | None = None,
     ) -> Iterator[AnswerEvent]:
         """Yield the standalone question, then tokens as the model writes them, then the
-        checked `Answer`. Raises ArchiveQAError for an empty question."""
+        checked `Answer`. A question that waits for the local model first yields "queued"
+        events with its place in the queue. Raises ArchiveQAError for an empty question."""
+        prepare_question(question, self.settings.max_question_chars)  # fail before queueing
+        queue = getattr(self.model, "queue", None)
+        if queue is None:
+            yield from self._stream(question, history, filters, 0.0)
+            return
+        started = time.perf_counter()
+        with queue.turn() as turn:
+            shown = 0
+            while ahead := turn.ahead():
+                if ahead != shown:
+                    yield AnswerEvent("queued", queue_notice(ahead))
+                    shown = ahead
+                turn.wait(QUEUE_POLL_S)
+            yield from self._stream(question, history, filters, time.perf_counter() - started)
+
+    def _stream(
+        self,
+        question: str,
+        history: list[dict[str, Any]] | None,
+        filters: Filters | None,
+        queued_s: float,
+    ) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
         prepared = prepare_question(question, self.settings.max_question_chars)
         notices = list(prepared.notices)
-        if self.model_notice:
-            notices.append(self.model_notice)
-        standalone = condense(prepared.text, history or [], self.condense_model)
-        query = self._search_text(standalone)
+        problem = self.model_problem()
+        if problem:
+            notices.append(problem)
+        helper = None if problem else self.condense_model
+        standalone = condense(prepared.text, history or [], helper)
+        query = self._search_text(standalone, helper)
         condensed_at = time.perf_counter()
         yield AnswerEvent("standalone", query)
 
@@ -242,7 +278,7 @@ class Answerer:
         weights = self.retriever.term_weights(set(tokenize(query)))
         if self._nothing_relevant(standalone, hits):
             self._refuse(answer)
-        elif self.model is None:
+        elif self.model is None or problem:
             self._extractive(answer, query, hits, weights)
         else:
             try:
@@ -254,6 +290,7 @@ class Answerer:
                 self._extractive(answer, query, hits, weights)
         finished = time.perf_counter()
         answer.timings |= {
+            "queue_s": round(queued_s, 3),
             "condense_s": round(condensed_at - started, 3),
             "retrieve_s": round(retrieved_at - condensed_at, 3),
             "generate_s": round(finished - retrieved_at, 3),
@@ -261,13 +298,13 @@ class Answerer:
         }
         yield AnswerEvent("answer", answer.text, answer)
 
-    def _search_text(self, question: str) -> str:
+    def _search_text(self, question: str, model: BaseChatModel | None) -> str:
         """The question, and for one not in Chinese also its Chinese translation (the
         archive is Chinese, and so is what the model reads best): what is searched for and
         what the model answers."""
-        if cjk_share(question) >= 0.5 or self.condense_model is None:
+        if cjk_share(question) >= 0.5 or model is None:
             return question
-        translated = translate_for_search(question, self.condense_model)
+        translated = translate_for_search(question, model)
         return f"{question}（{translated}）" if translated else question
 
     def _nothing_relevant(self, question: str, hits: list[Hit]) -> bool:
@@ -437,9 +474,7 @@ def build_answerer(
         model = make_chat_model(settings, backend)
         notice = None
         if backend == "local":
-            # Its own context, so rewriting a follow-up does not evict the answer prompt's
-            # evaluated prefix (the weights are shared through mmap).
-            condense_model = make_chat_model(settings, backend, context_tokens=1024)
+            condense_model = make_chat_model(settings, backend, role="condense")
     except ArchiveQAError as exc:
         logger.warning("language model unavailable: %s", exc)
         model, notice = None, f"语言模型不可用（{exc.message}），已改用摘录式回答"

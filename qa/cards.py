@@ -46,6 +46,11 @@ def render_streaming(text: str) -> str:
     return f'<div class="aq-answer aq-pending">{_text(text)}▌</div>'
 
 
+def render_queued(notice: str) -> str:
+    """A question waiting for the model: its place in the queue."""
+    return f'<div class="aq-answer aq-pending aq-queued">{_text(notice)}</div>'
+
+
 def render_answer(answer: Answer, turn: str, article_of: Any = None) -> str:
     """The finished answer, with its notices, the standalone question and source cards.
 

@@ -182,6 +182,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from qa.bench import bench_parse
 
     settings = get_settings()
+    if args.target == "llm":
+        from qa.bench_llm import bench_llm
+
+        print("本地语言模型测速 (llama.cpp on this machine)")
+        print("\n".join(bench_llm(settings, args.compare_in_process)))
+        return 0
     if args.target == "parse":
         result = bench_parse(Path(args.source or "seeds"), args.files, settings)
         print("解析测速 (cleaning + segmentation, no embedding)")
@@ -248,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_parser = sub.add_parser("bench", help="性能测试 (benchmarks)")
     bench_parser.add_argument(
-        "target", choices=["parse", "crud"], help="parse: 解析速度；crud: 检索基准"
+        "target",
+        choices=["parse", "crud", "llm"],
+        help="parse: 解析速度；crud: 检索基准；llm: 本地语言模型速度",
     )
     bench_parser.add_argument(
         "--files", type=int, default=1000, help="parse: 文件数 (default 1000)"
@@ -256,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--docs", type=int, default=3000, help="crud: 文档数 (default 3000)")
     bench_parser.add_argument("--source", help="parse: 样本报纸文件夹 (seeds)；crud: 基准目录")
     bench_parser.add_argument("--out", help="crud: 写出 summary.json 的目录")
+    bench_parser.add_argument(
+        "--compare-in-process",
+        action="store_true",
+        help="llm: 同时在本进程内运行模型，对照独立模型进程的首 token 时间",
+    )
     bench_parser.set_defaults(func=cmd_bench)
     return parser
 

@@ -1,5 +1,5 @@
-"""Chat models behind LangChain's ``BaseChatModel``: the local GGUF through llama.cpp, or any
-OpenAI-compatible endpoint. ``none`` means extractive answers (no model at all).
+"""Chat models behind LangChain's ``BaseChatModel``: the local GGUF through llama.cpp in its
+own process, or any OpenAI-compatible endpoint. ``none`` means extractive answers (no model at all).
 
 Adding a backend is one branch in `make_chat_model`.
 """
@@ -7,83 +7,61 @@ Adding a backend is one branch in `make_chat_model`.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict
 
 from qa.errors import ArchiveQAError
+from qa.llm_process import ModelProcess, Timeouts, shared_process
+from qa.llm_runtime import load_options
+from qa.llm_worker import WorkerConfig
 from qa.settings import Settings
+from qa.turns import TurnQueue
 
 logger = logging.getLogger(__name__)
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
-# One llama.cpp computation at a time in this process, across model instances (the answer
-# and condense contexts): each wants every core, and two at once on 2 cores spin against
-# each other far slower than one after the other.
-_LLAMA_LOCK = threading.Lock()
 LOOP_REPEATS = 3  # a piece written this many times in a row is a decoding loop
 LOOP_PIECE_CHARS = (5, 80)  # shortest and longest repeated piece looked for
+# The follow-up rewrite has its own llama.cpp context, so it does not evict the answer
+# prompt's evaluated prefix (the weights are shared through mmap).
+CONTEXT_TOKENS = {"condense": 1024}
+
+
+def _as_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    return [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
 
 class LlamaCppChat(BaseChatModel):
-    """A GGUF model run in-process by llama-cpp-python, with token streaming.
-
-    llama.cpp keeps the evaluated prompt in its cache, so prompts that share a prefix (the
-    same system message) skip re-reading it.
-    """
+    """The local GGUF model, run by llama.cpp in its own supervised process
+    (`qa.llm_process`), with token streaming. ``context`` names the llama.cpp context in
+    that process: each keeps its evaluated prompt, so prompts that share a prefix (the same
+    system message) skip re-reading it."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    model_path: Path
-    n_ctx: int = 4096
-    n_threads: int = 2
+    process: ModelProcess
+    context: str = "answer"
     max_tokens: int = 200
     temperature: float = 0.0
-    _llama: Any = PrivateAttr(default=None)
-
-    def model_post_init(self, context: Any) -> None:
-        from llama_cpp import Llama  # heavy import, only for the local model
-
-        if not self.model_path.is_file():
-            raise ArchiveQAError(
-                "找不到本地语言模型文件；请运行 make setup 安装，或设置 ARCHIVE_QA_LLM_MODEL_PATH",
-                source=str(self.model_path),
-            )
-        try:
-            self._llama = Llama(
-                model_path=str(self.model_path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_batch=512,
-                flash_attn=True,  # ~50 instead of ~38 prompt tokens/s on 2 AVX2 cores
-                verbose=False,
-            )
-        except (ValueError, RuntimeError) as exc:
-            raise ArchiveQAError(
-                f"本地语言模型无法加载（文件可能已损坏：{exc}）；请重新运行 make setup",
-                source=str(self.model_path),
-            ) from exc
 
     @property
     def _llm_type(self) -> str:
         return "llama-cpp"
 
-    def _request(self, messages: list[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
-        return {
-            "messages": [
-                {"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages
-            ],
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "stop": stop or [],
-        }
+    @property
+    def queue(self) -> TurnQueue:
+        """Questions waiting for this model, in order."""
+        return self.process.queue
+
+    def unavailable(self) -> str | None:
+        """Why the local model was given up (crashes in a row), or None."""
+        return self.process.broken
 
     def _generate(
         self,
@@ -102,32 +80,49 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        with _LLAMA_LOCK:
-            for part in self._llama.create_chat_completion(
-                **self._request(messages, stop), stream=True
-            ):
-                token = part["choices"][0]["delta"].get("content") or ""
-                if not token:
-                    continue
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
-                if run_manager:
-                    run_manager.on_llm_new_token(token, chunk=chunk)
-                yield chunk
+        tokens = self.process.chat(
+            self.context, _as_dicts(messages), self.max_tokens, self.temperature, stop
+        )
+        for token in tokens:
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
+            if run_manager:
+                run_manager.on_llm_new_token(token, chunk=chunk)
+            yield chunk
 
     def warm_up(self, messages: list[BaseMessage]) -> None:
-        """Read ``messages`` once, so that prompts which start the same way (the fixed
-        system prompt) skip that part; the first question no longer pays for it."""
-        with _LLAMA_LOCK:
-            self._llama.create_chat_completion(**self._request(messages, None) | {"max_tokens": 1})
+        """Read ``messages`` once (and again after a restart of the model process), so
+        that prompts which start the same way skip that part."""
+        self.process.warm_up(self.context, _as_dicts(messages))
+
+
+def local_model_process(settings: Settings) -> ModelProcess:
+    """The started worker for the configured GGUF; raises ArchiveQAError (Chinese, with the
+    cause) when the file is missing, the set-up's self-check failed, or it will not load."""
+    path = settings.llm_model_path
+    if not path.is_file():
+        raise ArchiveQAError(
+            "找不到本地语言模型文件；请运行 make setup 安装，或设置 ARCHIVE_QA_LLM_MODEL_PATH",
+            source=str(path),
+        )
+    config = WorkerConfig(
+        model_path=str(path),
+        threads=settings.threads,
+        contexts=(("answer", settings.llm_context_tokens), *CONTEXT_TOKENS.items()),
+        options=load_options(path),
+    )
+    timeouts = Timeouts(
+        settings.llm_start_timeout_s,
+        settings.llm_first_token_timeout_s,
+        settings.llm_token_timeout_s,
+    )
+    return shared_process(config, timeouts)
 
 
 def make_chat_model(
-    settings: Settings, backend: str | None = None, context_tokens: int | None = None
+    settings: Settings, backend: str | None = None, role: str = "answer"
 ) -> BaseChatModel | None:
-    """The configured chat model, or None for extractive answers.
-
-    Each local model object keeps its own evaluated prompt prefix; the weights are
-    memory-mapped, so a second object for another prompt shares them.
+    """The configured chat model for ``role`` (answer or condense), or None for extractive
+    answers. Local models of both roles share one worker process.
 
     Raises ArchiveQAError (Chinese, naming the cause) when the model cannot be set up.
     """
@@ -136,9 +131,8 @@ def make_chat_model(
         return None
     if backend == "local":
         return LlamaCppChat(
-            model_path=settings.llm_model_path,
-            n_ctx=context_tokens or settings.llm_context_tokens,
-            n_threads=settings.threads,
+            process=local_model_process(settings),
+            context=role,
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
         )

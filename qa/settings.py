@@ -58,6 +58,20 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(200, gt=0, description="Longest answer, in tokens.")
     llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_timeout_s: float = Field(60.0, gt=0, description="Seconds to wait for an endpoint.")
+    # The local model runs in its own process (qa/llm_process.py); one that loads or writes
+    # nothing for this long is ended and restarted.
+    llm_start_timeout_s: float = Field(
+        120.0, gt=0, description="Seconds the local model's process may take to load."
+    )
+    llm_first_token_timeout_s: float = Field(
+        120.0, gt=0, description="Seconds the local model may read a prompt before its first token."
+    )
+    llm_self_check_timeout_s: float = Field(
+        300.0, gt=0, description="Seconds the set-up's self-check of the local model may take."
+    )
+    llm_token_timeout_s: float = Field(
+        30.0, gt=0, description="Seconds the local model may take between two tokens."
+    )
     llm_max_retries: int = Field(1, ge=0, description="Retries after a failed endpoint call.")
     openai_base_url: str = Field(
         "http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint (Ollama's by default)."
@@ -122,6 +136,12 @@ class Settings(BaseSettings):
         Path("archive"), description="Where uploaded issue files are kept (sanitised names)."
     )
     max_upload_mb: int = Field(50, gt=0, description="Largest upload accepted by the web app.")
+    app_concurrency: int = Field(
+        8,
+        gt=0,
+        description="Questions the web app takes at once; with the local model they wait for "
+        "it in order and see their place in the queue.",
+    )
     seeds_dir: Path = Field(
         PROJECT_ROOT / "seeds", description="Indexed on first start when the index is empty."
     )

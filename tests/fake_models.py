@@ -11,6 +11,9 @@ from typing import Any
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field
+
+from qa.turns import TurnQueue
 
 
 class EchoFirstPassageModel(BaseChatModel):
@@ -38,3 +41,10 @@ class EchoFirstPassageModel(BaseChatModel):
         for start in range(0, len(reply), 2):
             time.sleep(self.delay_s)
             yield ChatGenerationChunk(message=AIMessageChunk(content=reply[start : start + 2]))
+
+
+class QueuedEchoModel(EchoFirstPassageModel):
+    """The echo model behind a turn queue, as the local model is: questions take turns."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    queue: TurnQueue = Field(default_factory=TurnQueue)

@@ -88,6 +88,7 @@ def test_answer_carries_checked_citations_with_quotes(retriever) -> None:
     assert citation.label.startswith("今日拱墅 · 2021-01-15")
     assert answer.sentences[0].supported
     assert set(answer.timings) == {
+        "queue_s",
         "condense_s",
         "retrieve_s",
         "generate_s",

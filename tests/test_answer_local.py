@@ -4,6 +4,9 @@ CI runs this; it is skipped (with the reason) only where the model file is missi
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +105,30 @@ def test_streams_tokens_before_the_answer(answerer) -> None:
     kinds = [event.kind for event in answerer.stream("黄平县委书记是谁?")]
     assert kinds[0] == "standalone" and kinds[-1] == "answer"
     assert kinds.count("token") >= 2
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_model_process_mid_answer(answerer) -> None:
+    """The model's process is killed while it writes: that answer ends with a notice and an
+    extractive answer; the process is restarted and the next answer is the model's."""
+    process = answerer.model.process
+    killed = process.pid
+    events = []
+    for event in answerer.stream("拱墅区消防救援局挂牌仪式上,市消防救援支队是谁出席的?"):
+        events.append(event)
+        if event.kind == "token" and process.pid == killed:
+            os.kill(killed, signal.SIGKILL)
+    answer = events[-1].answer
+    assert any("意外退出（被强制结束，SIGKILL）" in n and "摘录式" in n for n in answer.notices), (
+        answer.notices
+    )
+    assert answer.backend == "local" and answer.text and answer.citations
+    deadline = time.monotonic() + 120
+    while process.pid in (None, killed):
+        assert time.monotonic() < deadline, "the model process was not restarted"
+        time.sleep(0.2)
+    again = list(answerer.stream("2020年拱墅一共有多少个项目签约落地?"))
+    assert any(event.kind == "token" for event in again)
+    final = again[-1].answer
+    assert not any("意外退出" in notice for notice in final.notices)
+    assert "33" in final.text, final.text

@@ -41,7 +41,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory):
+def app(tmp_path_factory: pytest.TempPathFactory):
+    """The app's URL and its service."""
     from app import launch
     from qa.service import open_service
     from qa.settings import Settings
@@ -63,8 +64,13 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):
     service.answerer.model = EchoFirstPassageModel()
     service.answerer.backend = "fake"
     demo = launch(settings, service, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{settings.app_port}"
+    yield f"http://127.0.0.1:{settings.app_port}", service
     demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(app) -> str:
+    return app[0]
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +123,35 @@ def test_ask_streams_then_shows_cited_answer(page) -> None:
     )
     assert article.locator("mark").count() == 1
     page.screenshot(path=str(OUT / "source-open-1280.png"))
+
+
+def test_a_second_question_waits_with_its_place_in_the_queue(browser, app) -> None:
+    """With one model answering at a time, a question sent meanwhile shows its place in
+    the queue, then gets its own answer."""
+    from tests.fake_models import QueuedEchoModel
+
+    url, service = app
+    usual = service.answerer.model
+    service.answerer.model = QueuedEchoModel(delay_s=0.15)
+    pages = [browser.new_page(viewport={"width": 1280, "height": 800}) for _ in range(2)]
+    try:
+        for page in pages:
+            page.goto(url)
+            page.wait_for_selector("#aq-question textarea")
+        ask(pages[0], HOTEL_QUESTION)
+        pages[0].wait_for_selector(".aq-pending", timeout=30_000)
+        ask(pages[1], "智慧网谷在哪里？")
+        queued = pages[1].locator(".aq-queued")
+        queued.wait_for(timeout=30_000)
+        assert queued.inner_text() == "排队中（前面还有 1 个问题）"
+        pages[1].screenshot(path=str(OUT / "queued-1280.png"))
+        assert "往来酒店" in last_answer(pages[0]).inner_text()
+        assert last_answer(pages[1]).locator(".aq-card").count() >= 1
+        assert pages[1].locator(".aq-queued").count() == 0
+    finally:
+        service.answerer.model = usual
+        for page in pages:
+            page.close()
 
 
 def test_follow_up_and_new_conversation(page) -> None:
