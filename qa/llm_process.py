@@ -17,19 +17,22 @@ import contextlib
 import itertools
 import logging
 import multiprocessing
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from qa.errors import ArchiveQAError
 from qa.llm_runtime import describe_exit, fix_for_exit
-from qa.llm_worker import WorkerConfig, serve
+from qa.llm_worker import WorkerConfig
 from qa.turns import TurnQueue
 
 logger = logging.getLogger(__name__)
 
+WORKER = "qa.llm_worker:serve"
 MAX_FAILURES_IN_A_ROW = 3
 _CANCEL_DRAIN_S = 10.0  # a cancelled request must end within this long
 
@@ -49,18 +52,14 @@ class ModelProcess:
     """One supervised worker process and the queue of questions waiting for it."""
 
     def __init__(
-        self,
-        config: WorkerConfig,
-        timeouts: Timeouts = Timeouts(),
-        target: Callable[[Connection, WorkerConfig], None] = serve,
+        self, config: WorkerConfig, timeouts: Timeouts = Timeouts(), target: str = WORKER
     ) -> None:
         self.config = config
         self.timeouts = timeouts
         self.queue = TurnQueue()
-        self._target = target
-        self._spawn = multiprocessing.get_context("spawn")
+        self._target = target  # module:function run in the worker
         self._lock = threading.Lock()  # one request in flight on the pipe
-        self._process: Any = None
+        self._process: subprocess.Popen | None = None
         self._conn: Connection | None = None
         self._warm_ups: dict[str, list[dict[str, str]]] = {}
         self._ids = itertools.count(1)
@@ -73,7 +72,11 @@ class ModelProcess:
     @property
     def pid(self) -> int | None:
         process = self._process
-        return process.pid if process is not None and process.is_alive() else None
+        return process.pid if self._alive(process) else None
+
+    @staticmethod
+    def _alive(process: subprocess.Popen | None) -> bool:
+        return process is not None and process.poll() is None
 
     # Public calls
     def start(self) -> None:
@@ -124,14 +127,16 @@ class ModelProcess:
     def _ensure_started(self) -> None:
         if self.broken:
             raise ModelProcessError(self.broken)
-        if self._process is not None and self._process.is_alive():
+        if self._alive(self._process):
             return
         self._stop()
-        parent, child = self._spawn.Pipe()
-        process = self._spawn.Process(
-            target=self._target, args=(child, self.config), name="archive-qa-llm", daemon=True
-        )
-        process.start()
+        parent, child = multiprocessing.Pipe()
+        command = [
+            sys.executable, "-m", "qa.llm_worker", "--serve", str(child.fileno()),
+            "--target", self._target, "--config", self.config.to_json(),
+        ]  # fmt: skip
+        # A fresh interpreter: it imports the worker and llama.cpp, not the app around it.
+        process = subprocess.Popen(command, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
         child.close()
         self.starts += 1
         self._process, self._conn = process, parent
@@ -202,10 +207,12 @@ class ModelProcess:
         process = self._process
         code = None
         if process is not None:
-            if kill and process.is_alive():
+            if kill and self._alive(process):
                 process.kill()
-            process.join(5)
-            code = process.exitcode
+            try:
+                code = process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
         self._close_pipe()
         self._process = None
         self.failures_in_a_row += 1
@@ -232,10 +239,11 @@ class ModelProcess:
             with contextlib.suppress(OSError):
                 conn.send(None)
         if process is not None:
-            process.join(2)
-            if process.is_alive():
+            try:
+                process.wait(2)
+            except subprocess.TimeoutExpired:
                 process.kill()
-                process.join(2)
+                process.wait(2)
         self._close_pipe()
         self._process = None
 

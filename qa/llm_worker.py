@@ -10,6 +10,8 @@ stop. Messages from it: ``(kind, id, payload)`` with kind ``ready``, ``failed``,
 ``done`` or ``error``. The evaluated prompt of each context stays cached between
 requests, so prompts that share a prefix (the fixed system prompt) skip re-reading it.
 
+The supervisor starts it as ``python -m qa.llm_worker --serve FD``: a fresh interpreter
+that imports only this module and llama.cpp, not the web app that started it.
 ``python -m qa.llm_worker --self-check MODEL`` loads the model, measures it and writes one
 line of JSON: the set-up runs it in a child process to see whether the model runs here.
 """
@@ -17,12 +19,13 @@ line of JSON: the set-up runs it in a child process to see whether the model run
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -50,6 +53,19 @@ class WorkerConfig:
     threads: int
     contexts: tuple[tuple[str, int], ...] = (("answer", 4096),)  # (name, tokens)
     options: LlamaOptions = field(default_factory=LlamaOptions)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerConfig:
+        data = json.loads(text)
+        return cls(
+            model_path=data["model_path"],
+            threads=data["threads"],
+            contexts=tuple((name, tokens) for name, tokens in data["contexts"]),
+            options=LlamaOptions(**data["options"]),
+        )
 
 
 def system_info() -> str:
@@ -209,12 +225,30 @@ def self_check(model_path: str, threads: int, options: LlamaOptions) -> dict[str
     return {"ok": bool(text), "text": text, "load_s": round(load_s, 2), **speed}
 
 
+def run_target(spec: str, fd: int, config: WorkerConfig) -> None:
+    """Serve on the inherited pipe ``fd`` with the worker function ``module:function``."""
+    module, _, name = spec.partition(":")
+    target = getattr(importlib.import_module(module), name)
+    conn = Connection(fd)
+    try:
+        target(conn, config)
+    finally:
+        conn.close()
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="本地语言模型自检（在子进程中运行）")
-    parser.add_argument("--self-check", required=True, metavar="MODEL", help="GGUF 文件")
+    parser = argparse.ArgumentParser(description="本地语言模型进程（由 qa.llm_process 启动）或自检")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--self-check", metavar="MODEL", help="自检：加载 GGUF、测速、回答一句")
+    mode.add_argument("--serve", type=int, metavar="FD", help="在继承的管道上服务")
+    parser.add_argument("--target", default="qa.llm_worker:serve", help="module:function")
+    parser.add_argument("--config", help="WorkerConfig as JSON (--serve)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--options", default="{}", help="LlamaOptions as JSON")
+    parser.add_argument("--options", default="{}", help="LlamaOptions as JSON (--self-check)")
     args = parser.parse_args(argv)
+    if args.serve is not None:
+        run_target(args.target, args.serve, WorkerConfig.from_json(args.config))
+        return 0
     options = LlamaOptions(**json.loads(args.options))
     try:
         result = self_check(args.self_check, args.threads, options)

@@ -1,5 +1,5 @@
 """The supervised model process, with worker processes that crash, hang or fail to load on
-purpose (tests/fake_worker.py): whoever is asking gets a clear notice and an extractive
+purpose (tests/"py"): whoever is asking gets a clear notice and an extractive
 answer, the worker is restarted, and the next answer comes from the model again."""
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from qa.llm_worker import WorkerConfig
 from qa.retrieve import build_retriever
 from qa.settings import Settings
 from qa.turns import TurnQueue
-from tests import fake_worker
 from tests.conftest import SEEDS
 
 FAST = Timeouts(start_s=30.0, first_token_s=2.0, token_s=1.0)
@@ -28,9 +27,9 @@ MESSAGES = [{"role": "system", "content": "系统"}, {"role": "user", "content":
 QUESTION = "瓜山未来社区民宿组团一期建成开放的是哪家酒店？"
 
 
-def _process(tmp_path: Path, target) -> ModelProcess:
+def _process(tmp_path: Path, worker: str) -> ModelProcess:
     config = WorkerConfig(model_path=str(tmp_path), threads=1)
-    return ModelProcess(config, FAST, target=target)
+    return ModelProcess(config, FAST, target=f"tests.fake_worker:{worker}")
 
 
 def _lines(tmp_path: Path, name: str) -> list[str]:
@@ -54,7 +53,7 @@ def closing():
 
 
 def test_tokens_stream_from_the_worker(tmp_path: Path, closing) -> None:
-    process = _process(tmp_path, fake_worker.echo_worker)
+    process = _process(tmp_path, "echo_worker")
     closing(process)
     assert "".join(process.chat("answer", MESSAGES, max_tokens=50)) == "回答：往来酒店"
     assert process.system_info == "FAKE = 1" and process.pid is not None
@@ -63,7 +62,7 @@ def test_tokens_stream_from_the_worker(tmp_path: Path, closing) -> None:
 def test_a_worker_that_dies_mid_answer_is_restarted_with_its_warm_up(
     tmp_path: Path, closing
 ) -> None:
-    process = _process(tmp_path, fake_worker.crash_once_worker)
+    process = _process(tmp_path, "crash_once_worker")
     closing(process)
     process.warm_up("answer", MESSAGES)
     tokens = []
@@ -78,7 +77,7 @@ def test_a_worker_that_dies_mid_answer_is_restarted_with_its_warm_up(
 
 
 def test_a_worker_that_stops_writing_is_killed_and_restarted(tmp_path: Path, closing) -> None:
-    process = _process(tmp_path, fake_worker.hang_once_worker)
+    process = _process(tmp_path, "hang_once_worker")
     closing(process)
     first_pid = None
     started = time.monotonic()
@@ -91,7 +90,7 @@ def test_a_worker_that_stops_writing_is_killed_and_restarted(tmp_path: Path, clo
 
 
 def test_repeated_crashes_give_the_local_model_up_with_the_reason(tmp_path: Path, closing) -> None:
-    process = _process(tmp_path, fake_worker.always_crash_worker)
+    process = _process(tmp_path, "always_crash_worker")
     closing(process)
     for _ in range(MAX_FAILURES_IN_A_ROW - 1):
         with pytest.raises(ModelProcessError, match="正在重启"):
@@ -105,14 +104,14 @@ def test_repeated_crashes_give_the_local_model_up_with_the_reason(tmp_path: Path
 
 
 def test_a_model_that_cannot_load_is_reported(tmp_path: Path, closing) -> None:
-    process = _process(tmp_path, fake_worker.failing_load_worker)
+    process = _process(tmp_path, "failing_load_worker")
     closing(process)
     with pytest.raises(ModelProcessError, match=r"无法加载.*Failed to load model"):
         process.start()
 
 
 def test_a_reader_that_stops_early_leaves_the_worker_clean(tmp_path: Path, closing) -> None:
-    process = _process(tmp_path, fake_worker.echo_worker)
+    process = _process(tmp_path, "echo_worker")
     closing(process)
     stream = process.chat("answer", MESSAGES, max_tokens=50)
     assert next(stream) == "回"
@@ -152,7 +151,7 @@ def _answerer(indexed, process: ModelProcess) -> Answerer:
 def test_a_crash_mid_answer_gives_a_notice_and_an_extractive_answer(
     tmp_path: Path, indexed, closing
 ) -> None:
-    process = _process(tmp_path, fake_worker.crash_once_worker)
+    process = _process(tmp_path, "crash_once_worker")
     closing(process)
     answerer = _answerer(indexed, process)
     events = list(answerer.stream(QUESTION))
@@ -169,7 +168,7 @@ def test_a_crash_mid_answer_gives_a_notice_and_an_extractive_answer(
 def test_a_given_up_model_answers_extractively_and_says_why(
     tmp_path: Path, indexed, closing
 ) -> None:
-    process = _process(tmp_path, fake_worker.always_crash_worker)
+    process = _process(tmp_path, "always_crash_worker")
     closing(process)
     answerer = _answerer(indexed, process)
     for _ in range(MAX_FAILURES_IN_A_ROW):
@@ -183,7 +182,7 @@ def test_a_given_up_model_answers_extractively_and_says_why(
 def test_a_waiting_question_is_told_its_place_in_the_queue(
     tmp_path: Path, indexed, closing
 ) -> None:
-    process = _process(tmp_path, fake_worker.echo_worker)
+    process = _process(tmp_path, "echo_worker")
     closing(process)
     answerer = _answerer(indexed, process)
     with process.queue.turn():  # someone else's question holds the model
