@@ -142,18 +142,23 @@ def indexed(tmp_path_factory: pytest.TempPathFactory):
     return build_retriever(load_index(settings.index_dir), fake, settings), settings
 
 
-def _answerer(indexed, process: ModelProcess) -> Answerer:
-    retriever, settings = indexed
-    model = LlamaCppChat(process=process, context="answer", max_tokens=60)
-    return Answerer(retriever, settings, model, "local")
+@pytest.fixture
+def answerer_over(tmp_path: Path, indexed, closing):
+    """An answerer whose local model is the named fake worker."""
+
+    def make(worker: str) -> Answerer:
+        process = _process(tmp_path, worker)
+        closing(process)
+        retriever, settings = indexed
+        model = LlamaCppChat(process=process, context="answer", max_tokens=60)
+        return Answerer(retriever, settings, model, "local")
+
+    return make
 
 
-def test_a_crash_mid_answer_gives_a_notice_and_an_extractive_answer(
-    tmp_path: Path, indexed, closing
-) -> None:
-    process = _process(tmp_path, "crash_once_worker")
-    closing(process)
-    answerer = _answerer(indexed, process)
+def test_a_crash_mid_answer_gives_a_notice_and_an_extractive_answer(answerer_over) -> None:
+    answerer = answerer_over("crash_once_worker")
+    process = answerer.model.process
     events = list(answerer.stream(QUESTION))
     answer = events[-1].answer
     assert any(event.kind == "token" for event in events)  # it had started writing
@@ -165,12 +170,8 @@ def test_a_crash_mid_answer_gives_a_notice_and_an_extractive_answer(
     assert any(e.kind == "token" for e in answerer.stream(QUESTION))
 
 
-def test_a_given_up_model_answers_extractively_and_says_why(
-    tmp_path: Path, indexed, closing
-) -> None:
-    process = _process(tmp_path, "always_crash_worker")
-    closing(process)
-    answerer = _answerer(indexed, process)
+def test_a_given_up_model_answers_extractively_and_says_why(tmp_path: Path, answerer_over) -> None:
+    answerer = answerer_over("always_crash_worker")
     for _ in range(MAX_FAILURES_IN_A_ROW):
         answerer.ask(QUESTION)
     assert "已停用" in (answerer.model_problem() or "")
@@ -179,13 +180,9 @@ def test_a_given_up_model_answers_extractively_and_says_why(
     assert len(_lines(tmp_path, "starts.txt")) == MAX_FAILURES_IN_A_ROW
 
 
-def test_a_waiting_question_is_told_its_place_in_the_queue(
-    tmp_path: Path, indexed, closing
-) -> None:
-    process = _process(tmp_path, "echo_worker")
-    closing(process)
-    answerer = _answerer(indexed, process)
-    with process.queue.turn():  # someone else's question holds the model
+def test_a_waiting_question_is_told_its_place_in_the_queue(answerer_over) -> None:
+    answerer = answerer_over("echo_worker")
+    with answerer.model.queue.turn():  # someone else's question holds the model
         waiting = answerer.stream(QUESTION)
         first = next(waiting)
         assert (first.kind, first.text) == ("queued", "排队中（前面还有 1 个问题）")
