@@ -344,6 +344,9 @@ class Answerer:
                 if cut is not None:  # stop the model; the shown text is replaced when checked
                     text = text[:cut]
                     break
+        stats = getattr(self.model, "last_stats", None)
+        if stats:  # the local model says what it read and wrote
+            answer.timings |= {f"model_{key}": value for key, value in stats.items()}
         self._finish(answer, text, hits, question, weights)
 
     def _extractive(

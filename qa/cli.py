@@ -88,10 +88,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     questions = evaluate.load_test_set(Path(args.file))
+    if args.split:
+        from qa.splits import select
+
+        questions = select(questions, Path(args.file).name, args.split)
     retriever = open_retriever(settings, k=args.k, mode=args.mode)
     embeddings = retriever.embeddings
     results = evaluate.evaluate_retrieval(questions, retriever)
-    config = {"mode": args.mode, "k": args.k, "embedding_model": embeddings.model_id}
+    config = {
+        "mode": args.mode,
+        "k": args.k,
+        "embedding_model": embeddings.model_id,
+        "split": args.split or "all",
+    }
     if not args.retrieval_only:
         from qa.answer import build_answerer
 
@@ -246,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--retrieval-only", action="store_true", help="只评检索，不生成回答 (retrieval only)"
     )
     eval_parser.add_argument("--llm", choices=LLM_CHOICES, help="回答后端，覆盖 ARCHIVE_QA_LLM")
+    eval_parser.add_argument(
+        "--split",
+        choices=["tune", "holdout"],
+        help="只评 eval/splits.json 中的 tune（调参用）或 holdout（报告用）部分",
+    )
     eval_parser.add_argument("--k", type=int, default=5, help="每题取回的段落数")
     eval_parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     eval_parser.add_argument("--out", help="写出 summary.json 与 questions.jsonl 的目录")

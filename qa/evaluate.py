@@ -216,7 +216,14 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
         for r in checked
         if "first_token_s" in r.answer.answer.timings
     ]
+    tokens = {
+        f"{key}_p50": round(percentile(values, 50))
+        for key in ("prompt_tokens", "read_tokens", "completion_tokens")
+        if (values := [r.answer.answer.timings[f"model_{key}"] for r in checked
+                       if f"model_{key}" in r.answer.answer.timings])
+    }  # fmt: skip
     return {
+        **tokens,
         "answer_accuracy": _mean([1.0 if r.answer.correct else 0.0 for r in checked]),
         "refusal_precision": round(len(true_refusals) / len(refused), 4) if refused else 1.0,
         "refusal_recall": (

@@ -59,6 +59,12 @@ class LlamaCppChat(BaseChatModel):
         """Questions waiting for this model, in order."""
         return self.process.queue
 
+    @property
+    def last_stats(self) -> dict[str, Any]:
+        """Token counts and model seconds of the last completion (prompt_tokens,
+        read_tokens, completion_tokens, first_token_s, total_s)."""
+        return self.process.last_stats
+
     def unavailable(self) -> str | None:
         """Why the local model was given up (crashes in a row), or None."""
         return self.process.broken

@@ -161,6 +161,7 @@ class ModelProcess:
         conn = self._conn
         assert conn is not None
         rid = next(self._ids)
+        self.last_stats = {}
         conn.send({**request, "id": rid})
         timeout = self.timeouts.first_token_s
         finished = False

@@ -152,6 +152,7 @@ def _chat(conn: Connection, llama: Any, request: dict[str, Any]) -> bool:
                 return True
         return False
 
+    cached_before = llama.input_ids[: llama.n_tokens].copy()
     started = time.perf_counter()
     first = None
     count = 0
@@ -160,19 +161,26 @@ def _chat(conn: Connection, llama: Any, request: dict[str, Any]) -> bool:
             first = time.perf_counter() - started
         count += 1
         conn.send(("token", rid, token))
-    conn.send(
-        (
-            "done",
-            rid,
-            {
-                "first_token_s": round(first or 0.0, 3),
-                "total_s": round(time.perf_counter() - started, 3),
-                "completion_tokens": count,
-                "context_tokens": int(llama.n_tokens),
-            },
-        )
-    )
+    conn.send(("done", rid, {
+        "first_token_s": round(first or 0.0, 3),
+        "total_s": round(time.perf_counter() - started, 3),
+        "completion_tokens": count,
+        **prompt_token_counts(cached_before, llama.input_ids[: llama.n_tokens], count),
+    }))  # fmt: skip
     return not stop["exit"]
+
+
+def prompt_token_counts(before: Any, after: Any, generated: int) -> dict[str, int]:
+    """Prompt tokens of the last request, and how many of them llama.cpp had to read (the
+    rest was the cached prefix). ``before``/``after``: the context's tokens around it; the
+    last generated token may not have been evaluated, so the counts are within one."""
+    prompt = max(len(after) - generated, 0)
+    shared = 0
+    for old, new in zip(before[:prompt], after[:prompt], strict=False):
+        if old != new:
+            break
+        shared += 1
+    return {"prompt_tokens": prompt, "read_tokens": prompt - shared}
 
 
 def serve(conn: Connection, config: WorkerConfig) -> None:

@@ -16,7 +16,7 @@ from index.store import load_index
 from qa.answer import Answerer
 from qa.llm import LlamaCppChat
 from qa.llm_process import MAX_FAILURES_IN_A_ROW, ModelProcess, ModelProcessError, Timeouts
-from qa.llm_worker import WorkerConfig
+from qa.llm_worker import WorkerConfig, prompt_token_counts
 from qa.retrieve import build_retriever
 from qa.settings import Settings
 from qa.turns import TurnQueue
@@ -190,3 +190,14 @@ def test_a_waiting_question_is_told_its_place_in_the_queue(answerer_over) -> Non
     holder.start()
     holder.join(30)
     assert not holder.is_alive()
+
+
+def test_prompt_tokens_read_are_those_after_the_cached_prefix() -> None:
+    system, question, written = [1, 2, 3, 4], [7, 8], [9, 9, 9]
+    before = [*system, 5, 6, 9]  # the previous question and its answer
+    after = [*system, *question, *written]
+    assert prompt_token_counts(before, after, len(written)) == {
+        "prompt_tokens": 6,
+        "read_tokens": 2,
+    }
+    assert prompt_token_counts([], after, 3)["read_tokens"] == 6

@@ -1,0 +1,81 @@
+"""The project's own dev sets are well formed, and every question set the project learns from
+has a fixed tune / holdout split (eval/splits.json) that new questions cannot move."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.errors import ArchiveQAError
+from qa.evaluate import load_test_set
+from qa.metrics import normalize
+from qa.splits import PARTS, assign, read_splits, select
+from tests.conftest import ROOT, SEEDS, SHARED
+
+OWN_SETS = [ROOT / "eval" / "seed_dev.jsonl", ROOT / "eval" / "seed_near_misses.jsonl"]
+SHARED_SETS = [SHARED / "eval" / "public.jsonl", SHARED / "bench" / "crud" / "qa_1doc.jsonl"]
+
+
+@pytest.mark.parametrize("path", OWN_SETS, ids=lambda p: p.name)
+def test_own_dev_sets_are_well_formed(path: Path) -> None:
+    rows = load_test_set(path)
+    assert len({row["id"] for row in rows}) == len(rows)
+    for row in rows:
+        assert (row["type"] == "unanswerable") == (not row["evidence"]), row["id"]
+        texts = []
+        for evidence in row["evidence"]:
+            raw = (SEEDS / evidence["file"]).read_text(encoding="utf-8")
+            assert evidence["quote"] in raw, (row["id"], evidence["quote"])  # DESIGN §6
+            texts.append(normalize(raw))
+        for item in row["must_include"]:
+            assert any(normalize(item) in text for text in texts), (row["id"], item)
+        if row["history"]:
+            assert [turn["role"] for turn in row["history"]][-2:] == ["user", "assistant"]
+
+
+def test_the_seed_dev_set_covers_what_users_ask() -> None:
+    rows = load_test_set(OWN_SETS[0])
+    kinds = {row["type"] for row in rows}
+    assert len(rows) >= 120
+    assert {"list", "two_part", "paraphrase", "follow_up", "cross_issue", "unanswerable"} <= kinds
+    assert sum(row["type"] == "unanswerable" for row in rows) >= 15
+
+
+@pytest.mark.parametrize("path", OWN_SETS + SHARED_SETS, ids=lambda p: p.name)
+def test_every_question_is_in_exactly_one_part(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} 不存在（../shared 缺失）")
+    questions = load_test_set(path)
+    parts = read_splits()[path.name]
+    tune, holdout = set(parts["tune"]), set(parts["holdout"])
+    assert not tune & holdout
+    assert {q["id"] for q in questions} == tune | holdout
+    assert abs(len(tune) - len(holdout)) <= len({q["type"] for q in questions})
+
+
+def test_new_questions_never_move_old_ones_and_are_balanced_per_type() -> None:
+    old = [{"id": f"a{n}", "type": "fact"} for n in range(6)]
+    first = assign("demo", old)
+    grown = old + [{"id": f"b{n}", "type": "list"} for n in range(4)]
+    second = assign("demo", grown, first)
+    for part in PARTS:
+        assert second[part][: len(first[part])] == first[part]
+    new_ids = [qid for part in PARTS for qid in second[part] if qid.startswith("b")]
+    assert sorted(new_ids) == [f"b{n}" for n in range(4)]
+    assert sum(q.startswith("b") for q in second["tune"]) == 2
+    assert assign("demo", grown, first) == second  # the same inputs, the same parts
+
+
+def test_selecting_a_part(tmp_path: Path) -> None:
+    questions = [{"id": f"q{n}", "type": "fact"} for n in range(4)]
+    splits_file = tmp_path / "splits.json"
+    parts = assign("demo.jsonl", questions)
+    splits_file.write_text(json.dumps({"sets": {"demo.jsonl": parts}}), encoding="utf-8")
+    tune = select(questions, "demo.jsonl", "tune", splits_file)
+    assert [q["id"] for q in tune] == [q["id"] for q in questions if q["id"] in parts["tune"]]
+    with pytest.raises(ArchiveQAError, match="未划分"):
+        select([*questions, {"id": "new", "type": "fact"}], "demo.jsonl", "tune", splits_file)
+    with pytest.raises(ArchiveQAError, match="还没有划分"):
+        select(questions, "other.jsonl", "holdout", splits_file)
