@@ -81,7 +81,7 @@ class IndexData:
         """Swap in a new passage set; drops what was derived from the old one."""
         self.passages, self.tokens, self.vectors = passages, tokens, vectors
         self.faiss_index = self.bm25 = None
-        for derived in ("document_frequency", "masthead_mask"):
+        for derived in ("document_frequency", "masthead_mask", "article_passages"):
             self.__dict__.pop(derived, None)
 
     def ensure_search_indexes(self) -> None:
@@ -103,6 +103,16 @@ class IndexData:
         for tokens in self.tokens:
             counts.update(set(tokens.split()))
         return counts
+
+    @cached_property
+    def article_passages(self) -> dict[str, list[Passage]]:
+        """Each article's passages in printed order (the model reads whole articles)."""
+        passages: dict[str, list[Passage]] = {}
+        for passage in self.passages:
+            passages.setdefault(passage.article_id, []).append(passage)
+        for group in passages.values():
+            group.sort(key=lambda p: p.span[0])
+        return passages
 
     @cached_property
     def masthead_mask(self) -> np.ndarray:

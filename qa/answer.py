@@ -23,6 +23,7 @@ from qa.asked import (
     adds_only_dates,
     asked_title,
     asks_date,
+    asks_many,
     asks_quantity,
     given_dates,
     names_title,
@@ -37,7 +38,7 @@ from qa.citations import (
     support,
 )
 from qa.condense import condense, translate_for_search
-from qa.context import ContextPassage, select_context, weighted_coverage
+from qa.context import ContextPassage, article_candidates, select_context, weighted_coverage
 from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
 from qa.extractive import extract
@@ -46,7 +47,7 @@ from qa.metrics import normalize
 from qa.prompts import chat_prompt, refusal_phrase, refusal_text
 from qa.question import cjk_share, prepare_question
 from qa.repair import answer_echoes, restore_asked_detail
-from qa.retrieve import Filters, Hit, HybridRetriever
+from qa.retrieve import Filters, Hit, HybridRetriever, RetrievalResult
 from qa.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -262,9 +263,7 @@ class Answerer:
         condensed_at = time.perf_counter()
         yield AnswerEvent("standalone", query)
 
-        depth = max(self.settings.retrieval_k, self.settings.answer_passages)
-        found = self.retriever.search(query, k=depth, filters=filters)
-        hits = _drop_trailing_mastheads(found.hits[: self.settings.answer_passages])
+        found, hits = self.retrieve(query, filters)
         retrieved_at = time.perf_counter()
         answer = Answer(
             question=prepared.text,
@@ -298,6 +297,37 @@ class Answerer:
         }
         yield AnswerEvent("answer", answer.text, answer)
 
+    def retrieve(
+        self, query: str, filters: Filters | None = None
+    ) -> tuple[RetrievalResult, list[Hit]]:
+        """The search result, and the passages the answer is drawn from."""
+        depth = max(self.settings.retrieval_k, self.settings.answer_passages)
+        found = self.retriever.search(query, k=depth, filters=filters)
+        return found, _drop_trailing_mastheads(found.hits[: self.settings.answer_passages])
+
+    def context(
+        self, question: str, hits: list[Hit], weights: dict[str, float]
+    ) -> list[ContextPassage]:
+        """What the model reads: the sentences that bear on the question, from every
+        passage of the articles the best ``hits`` come from; a list or a several-part
+        question gets a larger budget."""
+        settings = self.settings
+        candidates, penalties = article_candidates(
+            hits,
+            self.retriever.index.article_passages,
+            settings.answer_articles,
+            settings.context_rank_penalty,
+            settings.context_sibling_penalty,
+        )
+        many = asks_many(question)
+        return select_context(
+            candidates,
+            weights,
+            settings.answer_context_chars_many if many else settings.answer_context_chars,
+            settings.context_repeat_weight,
+            penalties=penalties,
+        )
+
     def _search_text(self, question: str, model: BaseChatModel | None) -> str:
         """The question, and for one not in Chinese also its Chinese translation (the
         archive is Chinese, and so is what the model reads best): what is searched for and
@@ -320,13 +350,7 @@ class Answerer:
     ) -> Iterator[AnswerEvent]:
         """Stream the model's answer; ``weights`` (IDF of the question's tokens) pick the
         context sentences."""
-        context = select_context(
-            hits,
-            weights,
-            self.settings.answer_context_chars,
-            self.settings.context_repeat_weight,
-            self.settings.context_rank_penalty,
-        )
+        context = self.context(question, hits, weights)
         hits = [item.hit for item in context]
         messages = chat_prompt("answer").format_messages(
             passages=format_passages(context), question=question

@@ -94,6 +94,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         questions = select(questions, Path(args.file).name, args.split)
     retriever = open_retriever(settings, k=args.k, mode=args.mode)
     embeddings = retriever.embeddings
+    if args.context_only:
+        from qa.answer import build_answerer
+
+        reach = evaluate.context_reach(questions, build_answerer(settings, "none", retriever))
+        print(json.dumps(reach, ensure_ascii=False, indent=1))
+        return 0
     results = evaluate.evaluate_retrieval(questions, retriever)
     config = {
         "mode": args.mode,
@@ -259,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         choices=["tune", "holdout"],
         help="只评 eval/splits.json 中的 tune（调参用）或 holdout（报告用）部分",
+    )
+    eval_parser.add_argument(
+        "--context-only",
+        action="store_true",
+        help="只量证据原文是否进入模型读到的摘句（不调用模型）",
     )
     eval_parser.add_argument("--k", type=int, default=5, help="每题取回的段落数")
     eval_parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")

@@ -12,8 +12,9 @@ order inside a passage. Measured in the README ("Answers").
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from index.chunk import Passage
 from index.tokenize import tokenize
 from qa.citations import split_sentences
 from qa.retrieve import Hit
@@ -36,22 +37,73 @@ class ContextPassage:
     excerpt: str  # the kept sentences, in printed order, "……" where some were left out
 
 
+def article_candidates(
+    hits: list[Hit],
+    article_passages: dict[str, list[Passage]],
+    max_articles: int,
+    rank_penalty: float,
+    sibling_penalty: float,
+) -> tuple[list[Hit], list[float]]:
+    """Every passage of the articles the best ``hits`` come from (at most ``max_articles``,
+    in rank order; each in printed order), with the coverage its sentences lose: per
+    article rank, and more for a passage retrieval did not return. Passages rank, articles
+    answer: the sentence with the answer is often in another passage of the right article.
+    A masthead passage stays on its own."""
+    retrieved = {hit.passage.id for hit in hits}
+    best: dict[str, Hit] = {}
+    for hit in hits:
+        best.setdefault(hit.passage.article_id, hit)
+    candidates: list[Hit] = []
+    penalties: list[float] = []
+    for rank, (article_id, hit) in enumerate(list(best.items())[:max_articles]):
+        siblings = article_passages.get(article_id, [])
+        if hit.passage.kind != "article" or not siblings:
+            siblings = [hit.passage]
+        for passage in siblings:
+            candidates.append(
+                hit if passage.id == hit.passage.id else replace(hit, passage=passage)
+            )
+            penalties.append(
+                rank_penalty * rank + (0.0 if passage.id in retrieved else sibling_penalty)
+            )
+    return candidates, penalties
+
+
+def _sentences(hits: list[Hit]) -> list[list[str]]:
+    """The sentences of each passage; a sentence already seen in an earlier passage of the
+    same article (passages overlap) is left out."""
+    seen: dict[str, list[str]] = {}
+    groups = []
+    for hit in hits:
+        earlier = seen.setdefault(hit.passage.article_id, [])
+        group = [
+            s
+            for s, _ in split_sentences(hit.passage.text)
+            if s.strip() and not any(s.strip() in other for other in earlier)
+        ]
+        earlier.extend(group)
+        groups.append(group)
+    return groups
+
+
 def select_context(
     hits: list[Hit],
     weights: dict[str, float],
     budget_chars: int,
     repeat_weight: float = 0.3,
     rank_penalty: float = 0.02,
+    penalties: list[float] | None = None,
 ) -> list[ContextPassage]:
-    """The passages (rank order) with the sentences that fit ``budget_chars``.
+    """The passages (in the order given) with the sentences that fit ``budget_chars``.
 
-    ``rank_penalty`` (per rank, in coverage units) prefers the better-ranked passage
-    between sentences that add about as much.
+    Each passage's sentences lose ``penalties[i]`` coverage (default: ``rank_penalty`` per
+    rank), which prefers the better-ranked passage between sentences that add about as much.
     """
-    sentences = [[s for s, _ in split_sentences(hit.passage.text) if s.strip()] for hit in hits]
+    sentences = _sentences(hits)
+    penalties = penalties or [rank_penalty * rank for rank in range(len(hits))]
     question_words = {
-        (rank, position): set(tokenize(sentence)) & weights.keys()
-        for rank, group in enumerate(sentences)
+        (index, position): set(tokenize(sentence)) & weights.keys()
+        for index, group in enumerate(sentences)
         for position, sentence in enumerate(group)
     }
     total = sum(weights.values()) or 1.0
@@ -61,7 +113,7 @@ def select_context(
 
     def gain(key: tuple[int, int]) -> float:
         added = sum(weights[w] * repeat_weight ** times_covered[w] for w in question_words[key])
-        return added / total - rank_penalty * key[0]
+        return added / total - penalties[key[0]]
 
     while True:
         candidates = [

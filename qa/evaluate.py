@@ -12,8 +12,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from qa.answer import Answer, Answerer
+from index.tokenize import tokenize
+from qa.answer import Answer, Answerer, format_passages
 from qa.citations import marker_numbers, support
+from qa.condense import condense
 from qa.errors import ArchiveQAError
 from qa.metrics import normalize
 from qa.retrieve import Hit, HybridRetriever
@@ -199,6 +201,36 @@ def evaluate_answers(
     ):
         answer = answerer.ask(question["question"], question.get("history") or [])
         result.answer = check_answer_against(question, answer, threshold)
+
+
+def context_reach(questions: list[dict[str, Any]], answerer: Answerer) -> dict[str, Any]:
+    """Does the evidence reach what the model reads? Retrieval and context selection as in
+    an answer (follow-ups rewritten by the rule), no model call: the share of evidence
+    quotes the formatted context supports, the share of questions with all of theirs, by
+    type, and the context's length."""
+    reached: dict[str, list[float]] = defaultdict(list)
+    complete: dict[str, list[float]] = defaultdict(list)
+    lengths = []
+    for question in questions:
+        if not question["evidence"]:
+            continue
+        query = condense(question["question"], question.get("history") or [], None)
+        _, hits = answerer.retrieve(query)
+        weights = answerer.retriever.term_weights(set(tokenize(query)))
+        text = format_passages(answerer.context(query, hits, weights)) if hits else ""
+        lengths.append(len(text))
+        found = [supports(e["quote"], text) for e in question["evidence"]]
+        for kind in ("全部 overall", question["type"]):
+            reached[kind] += [float(f) for f in found]
+            complete[kind].append(float(all(found)))
+    return {
+        kind: {
+            "questions": len(complete[kind]),
+            "evidence_in_context": _mean(reached[kind]),
+            "questions_with_all_evidence": _mean(complete[kind]),
+        }
+        for kind in reached
+    } | {"context_chars_p50": round(percentile(lengths, 50)) if lengths else 0}
 
 
 def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:

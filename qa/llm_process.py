@@ -120,8 +120,14 @@ class ModelProcess:
         return dict(self.last_stats)
 
     def close(self) -> None:
-        with self._lock:
-            self._stop()
+        """Stop the worker; one busy with a request (the app is exiting) is killed."""
+        if self._lock.acquire(timeout=5):
+            try:
+                self._stop()
+            finally:
+                self._lock.release()
+        elif self._alive(self._process):
+            self._process.kill()
 
     # Inside the lock
     def _ensure_started(self) -> None:

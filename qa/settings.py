@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     answer_context_chars: int = Field(
         320, gt=50, description="Characters of passage sentences put in front of the model."
     )
+    answer_articles: int = Field(
+        3, gt=0, description="Articles (of the best passages) whose sentences the model may read."
+    )
+    answer_context_chars_many: int = Field(
+        480,
+        gt=50,
+        description="Context budget for questions that ask for a list or for several things.",
+    )
     # Greedy question coverage when picking context sentences (qa/context.py; README,
     # "Answers"): a word already covered counts this much again; later passages pay a
     # small per-rank penalty.
@@ -102,6 +110,12 @@ class Settings(BaseSettings):
     )
     context_rank_penalty: float = Field(
         0.02, ge=0, description="Coverage a context sentence loses per passage rank."
+    )
+    context_sibling_penalty: float = Field(
+        0.05,
+        ge=0,
+        description="Coverage a sentence loses when its passage was not retrieved itself but "
+        "belongs to a retrieved article.",
     )
     max_question_chars: int = Field(
         500, gt=10, description="Longer questions are cut to this length, with a notice."

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from index.chunk import Passage
 from index.tokenize import tokenize
+from qa.asked import asks_many
 from qa.citations import CheckedSentence
-from qa.context import GAP, select_context
+from qa.context import GAP, article_candidates, select_context
 from qa.repair import answer_echoes, echoed_parts, restore_asked_detail
 from qa.retrieve import Hit
 
@@ -119,3 +122,78 @@ def test_whole_question_echo_leaves_no_punctuation_behind() -> None:
     question = "那它有什么特色？（上一问：开放的是哪家酒店；答：往来酒店）"
     repaired = answer_echoes(echoed, body, question, weights_for(question))
     assert [s.text for s in repaired] == ["酒店的特色是刷脸入住的客房。"]
+
+
+def article(name: str, *texts: str) -> list[Passage]:
+    """The passages of one article, in printed order (neighbours may overlap)."""
+    return [
+        Passage(
+            source_file="a.txt",
+            title=name,
+            id=f"{name}-{n}",
+            article_id=name,
+            text=text,
+            span=(n * 100, n * 100 + len(text)),
+        )
+        for n, text in enumerate(texts)
+    ]
+
+
+def test_the_answer_in_another_passage_of_the_retrieved_article_is_read() -> None:
+    """Passages rank, articles answer: retrieval found the article's opening, the figure
+    stands two passages further on."""
+    question = "智慧园区今年引进了多少家企业？"
+    park = article(
+        "park",
+        "智慧园区今年建设顺利。智慧园区位于城北。",
+        "园区环境优美，交通方便。",
+        "今年园区引进企业35家，新增就业2000人。",
+    )
+    other = article("other", "城南公园开放。")
+    hits = [Hit(park[0], 1.0, 0.0, 0.0), Hit(other[0], 0.5, 0.0, 0.0)]
+    passages = {"park": park, "other": other}
+    candidates, penalties = article_candidates(hits, passages, 3, 0.02, 0.05)
+    assert [c.passage.id for c in candidates] == ["park-0", "park-1", "park-2", "other-0"]
+    assert penalties == [0.0, 0.05, 0.05, 0.02]
+    context = select_context(candidates, weights_for(question), 200, penalties=penalties)
+    read = "".join(item.excerpt for item in context)
+    assert "引进企业35家" in read
+    assert all(item.hit.passage.article_id == "park" for item in context)
+    # only the best articles are opened
+    assert [c.passage.id for c in article_candidates(hits, passages, 1, 0.02, 0.05)[0]] == [
+        "park-0",
+        "park-1",
+        "park-2",
+    ]
+
+
+def test_a_retrieved_passage_is_preferred_to_an_unretrieved_sibling_saying_as_much() -> None:
+    question = "文化节什么时候开幕？"
+    festival = article("f", "文化节将于5月1日开幕。", "据悉，文化节将于5月1日开幕，为期三天。")
+    hits = [Hit(festival[1], 1.0, 0.0, 0.0)]
+    candidates, penalties = article_candidates(hits, {"f": festival}, 3, 0.02, 0.05)
+    context = select_context(candidates, weights_for(question), 20, penalties=penalties)
+    assert [item.hit.passage.id for item in context] == ["f-1"]
+
+
+def test_overlapping_sentences_of_neighbouring_passages_are_read_once() -> None:
+    question = "新馆有多少个座位？"
+    library = article("lib", "新馆建筑面积1万平方米。新馆共有座位800个。", "新馆共有座位800个。")
+    context = select_context([Hit(p, 1.0, 0.0, 0.0) for p in library], weights_for(question), 300)
+    read = "".join(item.excerpt for item in context)
+    assert read.count("座位800个") == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "many"),
+    [
+        ("拱墅要打造哪四个双百亿集群？", True),
+        ("杭开集团有多少家控股企业？", False),
+        ("恩纳项目和哪家公司签了协议？要开拓什么市场？", True),
+        ("2020年和2024年的区长分别是谁？", True),
+        ("黄平县是什么时候脱贫的？", False),
+        ("疫情防控要重点管住哪些场所？", True),
+    ],
+)
+def test_questions_that_ask_for_several_things(question: str, many: bool) -> None:
+    assert asks_many(question) is many

@@ -201,3 +201,14 @@ def test_prompt_tokens_read_are_those_after_the_cached_prefix() -> None:
         "read_tokens": 2,
     }
     assert prompt_token_counts([], after, 3)["read_tokens"] == 6
+
+
+def test_closing_while_a_request_runs_kills_the_worker(tmp_path: Path) -> None:
+    process = _process(tmp_path, "hang_once_worker")
+    stream = process.chat("answer", MESSAGES, max_tokens=50)
+    next(stream)  # the worker is busy with this request and the pipe is taken
+    started = time.monotonic()
+    process.close()
+    assert time.monotonic() - started < 10
+    _wait_for(lambda: process.pid is None, 10)
+    stream.close()
