@@ -23,7 +23,6 @@ from qa.asked import (
     adds_only_dates,
     asked_title,
     asks_date,
-    asks_many,
     asks_quantity,
     given_dates,
     names_title,
@@ -305,12 +304,9 @@ class Answerer:
         found = self.retriever.search(query, k=depth, filters=filters)
         return found, _drop_trailing_mastheads(found.hits[: self.settings.answer_passages])
 
-    def context(
-        self, question: str, hits: list[Hit], weights: dict[str, float]
-    ) -> list[ContextPassage]:
+    def context(self, hits: list[Hit], weights: dict[str, float]) -> list[ContextPassage]:
         """What the model reads: the sentences that bear on the question, from every
-        passage of the articles the best ``hits`` come from; a list or a several-part
-        question gets a larger budget."""
+        passage of the articles the best ``hits`` come from."""
         settings = self.settings
         candidates, penalties = article_candidates(
             hits,
@@ -319,11 +315,10 @@ class Answerer:
             settings.context_rank_penalty,
             settings.context_sibling_penalty,
         )
-        many = asks_many(question)
         return select_context(
             candidates,
             weights,
-            settings.answer_context_chars_many if many else settings.answer_context_chars,
+            settings.answer_context_chars,
             settings.context_repeat_weight,
             penalties=penalties,
         )
@@ -350,7 +345,7 @@ class Answerer:
     ) -> Iterator[AnswerEvent]:
         """Stream the model's answer; ``weights`` (IDF of the question's tokens) pick the
         context sentences."""
-        context = self.context(question, hits, weights)
+        context = self.context(hits, weights)
         hits = [item.hit for item in context]
         messages = chat_prompt("answer").format_messages(
             passages=format_passages(context), question=question

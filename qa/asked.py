@@ -40,20 +40,6 @@ def _words(text: str) -> list[str]:
     return [w for w in jieba.lcut(text) if w.strip()]
 
 
-_MANY = re.compile(
-    r"哪些|哪[几两二三四五六七八九十]|有什么|有哪|分别|几个方面|几大|都有|包括|各[是有]|和.{1,12}(?:相比|比较)"
-)
-
-
-def asks_many(question: str) -> bool:
-    """Does the question ask for a list, or for two or more things (two question clauses,
-    "分别", "哪些")? Such answers need more context than a single fact."""
-    if _MANY.search(question):
-        return True
-    clauses = [c for c in CLAUSE_END.split(question) if QUESTION_WORD.search(c)]
-    return len(clauses) >= 2
-
-
 def asks_quantity(question: str) -> bool:
     return bool(_QUANTITY.search(question))
 

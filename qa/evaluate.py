@@ -217,7 +217,7 @@ def context_reach(questions: list[dict[str, Any]], answerer: Answerer) -> dict[s
         query = condense(question["question"], question.get("history") or [], None)
         _, hits = answerer.retrieve(query)
         weights = answerer.retriever.term_weights(set(tokenize(query)))
-        text = format_passages(answerer.context(query, hits, weights)) if hits else ""
+        text = format_passages(answerer.context(hits, weights)) if hits else ""
         lengths.append(len(text))
         found = [supports(e["quote"], text) for e in question["evidence"]]
         for kind in ("全部 overall", question["type"]):

@@ -97,11 +97,6 @@ class Settings(BaseSettings):
     answer_articles: int = Field(
         3, gt=0, description="Articles (of the best passages) whose sentences the model may read."
     )
-    answer_context_chars_many: int = Field(
-        480,
-        gt=50,
-        description="Context budget for questions that ask for a list or for several things.",
-    )
     # Greedy question coverage when picking context sentences (qa/context.py; README,
     # "Answers"): a word already covered counts this much again; later passages pay a
     # small per-rank penalty.

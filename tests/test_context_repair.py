@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from index.chunk import Passage
 from index.tokenize import tokenize
-from qa.asked import asks_many
 from qa.citations import CheckedSentence
 from qa.context import GAP, article_candidates, select_context
 from qa.repair import answer_echoes, echoed_parts, restore_asked_detail
@@ -182,18 +179,3 @@ def test_overlapping_sentences_of_neighbouring_passages_are_read_once() -> None:
     context = select_context([Hit(p, 1.0, 0.0, 0.0) for p in library], weights_for(question), 300)
     read = "".join(item.excerpt for item in context)
     assert read.count("座位800个") == 1
-
-
-@pytest.mark.parametrize(
-    ("question", "many"),
-    [
-        ("拱墅要打造哪四个双百亿集群？", True),
-        ("杭开集团有多少家控股企业？", False),
-        ("恩纳项目和哪家公司签了协议？要开拓什么市场？", True),
-        ("2020年和2024年的区长分别是谁？", True),
-        ("黄平县是什么时候脱贫的？", False),
-        ("疫情防控要重点管住哪些场所？", True),
-    ],
-)
-def test_questions_that_ask_for_several_things(question: str, many: bool) -> None:
-    assert asks_many(question) is many
