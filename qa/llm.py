@@ -65,6 +65,11 @@ class LlamaCppChat(BaseChatModel):
         read_tokens, completion_tokens, first_token_s, total_s)."""
         return self.process.last_stats
 
+    @property
+    def restarts(self) -> int:
+        """How often the model's process was restarted after a failure."""
+        return max(self.process.starts - 1, 0)
+
     def unavailable(self) -> str | None:
         """Why the local model was given up (crashes in a row), or None."""
         return self.process.broken

@@ -63,7 +63,7 @@ class ModelProcess:
         self._conn: Connection | None = None
         self._warm_ups: dict[str, list[dict[str, str]]] = {}
         self._ids = itertools.count(1)
-        self.starts = 0
+        self.starts = 0  # worker processes started so far (restarts are starts - 1)
         self.failures_in_a_row = 0
         self.broken: str | None = None  # why the local model was given up
         self.system_info = ""

@@ -169,7 +169,9 @@ class ArchiveService:
         answerer = self.answerer
         backend = BACKEND_NAMES.get(answerer.backend, answerer.backend)
         if answerer.backend == "local":
-            backend += f"（{self.settings.llm_model_path.name}）"
+            restarts = getattr(answerer.model, "restarts", 0)
+            again = f"，模型进程已重启 {restarts} 次" if restarts else ""
+            backend += f"（{self.settings.llm_model_path.name}{again}）"
         elif answerer.backend == "openai":
             backend += f"（{self.settings.openai_model}）"
         problem = answerer.model_problem()

@@ -167,6 +167,7 @@ def test_a_crash_mid_answer_gives_a_notice_and_an_extractive_answer(answerer_ove
     _wait_for(lambda: process.pid is not None)
     again = answerer.ask(QUESTION)  # the restarted model answers, without a notice
     assert not any("意外退出" in n for n in again.notices)
+    assert answerer.model.restarts == 1
     assert any(e.kind == "token" for e in answerer.stream(QUESTION))
 
 
