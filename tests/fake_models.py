@@ -1,5 +1,6 @@
-"""A deterministic chat model for UI tests: it streams, slowly, the first sentence of the
-first passage it is shown, cited as [1] — an answer that is right by construction."""
+"""A deterministic chat model for UI tests: it streams, slowly, the passage sentence that
+shares the most of the question's characters, cited with its passage's number — an answer
+that is right by construction."""
 
 from __future__ import annotations
 
@@ -15,21 +16,30 @@ from pydantic import ConfigDict, Field
 
 from qa.turns import TurnQueue
 
+_BLOCK = re.compile(r"^\[(\d+)\] .*\n((?:.+\n?)+)", re.MULTILINE)
 
-class EchoFirstPassageModel(BaseChatModel):
+
+class EchoBestSentenceModel(BaseChatModel):
     delay_s: float = 0.03
 
     @property
     def _llm_type(self) -> str:
-        return "echo-first-passage"
+        return "echo-best-sentence"
 
     def _reply(self, messages: list[BaseMessage]) -> str:
         prompt = str(messages[-1].content)
-        match = re.search(r"^\[1\] .*\n(.+)$", prompt, re.MULTILINE)
-        if not match:
+        passages, _, question = prompt.rpartition("问题：")
+        wanted = set(question.strip())
+        sentences = [
+            (len(wanted & set(sentence)), -int(number), sentence.strip("…\n "), number)
+            for number, body in _BLOCK.findall(passages)
+            for sentence in re.split(r"(?<=[。！？])", body)
+            if sentence.strip("…\n ")
+        ]
+        if not sentences:
             return "资料中没有相关信息"
-        sentence = re.split(r"(?<=[。！？])", match.group(1).lstrip("…"))[0]
-        return sentence.rstrip("。") + "[1]。"
+        _, _, sentence, number = max(sentences)
+        return sentence.rstrip("。") + f"[{number}]。"
 
     def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=AIMessage(self._reply(messages)))])
@@ -43,7 +53,7 @@ class EchoFirstPassageModel(BaseChatModel):
             yield ChatGenerationChunk(message=AIMessageChunk(content=reply[start : start + 2]))
 
 
-class QueuedEchoModel(EchoFirstPassageModel):
+class QueuedEchoModel(EchoBestSentenceModel):
     """The echo model behind a turn queue, as the local model is: questions take turns."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)

@@ -46,7 +46,7 @@ def app(tmp_path_factory: pytest.TempPathFactory):
     from app import launch
     from qa.service import open_service
     from qa.settings import Settings
-    from tests.fake_models import EchoFirstPassageModel
+    from tests.fake_models import EchoBestSentenceModel
 
     root = tmp_path_factory.mktemp("app")
     seeds = root / "seeds"
@@ -61,7 +61,7 @@ def app(tmp_path_factory: pytest.TempPathFactory):
         app_port=_free_port(),
     )
     service = open_service(settings)
-    service.answerer.model = EchoFirstPassageModel()
+    service.answerer.model = EchoBestSentenceModel()
     service.answerer.backend = "fake"
     demo = launch(settings, service, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{settings.app_port}", service
