@@ -116,9 +116,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         answerer.warm_up()  # latencies as a running app sees them, not the first read
         evaluate.evaluate_answers(questions, results, answerer)
         config["llm"] = answerer.backend
+        if answerer.backend == "local":  # latencies mean something only with the machine
+            from qa.llm_runtime import cpu_features, cpu_name, load_options
+
+            config["machine"] = (
+                f"{cpu_name()} ({' '.join(cpu_features())}), {settings.threads} 线程"
+            )
+            config["llm_load_options"] = load_options(settings.llm_model_path).to_dict()
     summary = evaluate.summarize(results)
     summary["config"] = config
     print(evaluate.format_table(summary))
+    if "machine" in config:
+        print(f"机器：{config['machine']}；llama.cpp 加载方式：{config['llm_load_options']}")
     for key, label in (
         ("top_dense_score", "最高向量相似度 dense cosine"),
         ("top_coverage", "问题词覆盖率 coverage"),
