@@ -52,7 +52,7 @@ def refresh_passages(
     *,
     chunk_size: int,
     chunk_overlap: int,
-    bm25_params: tuple[float, float] = (1.5, 0.75),
+    bm25_params: tuple[float, float],
     progress: bool = True,
 ) -> int:
     """Re-chunk the `changed` sources (present or removed) and embed what is new.

@@ -47,6 +47,8 @@ PASSAGES_FILE = "passages.jsonl"
 VECTORS_FILE = "vectors.faiss"
 BM25_DIR = "bm25"
 REBUILD_HINT = "重建索引：archive-qa ingest --rebuild 路径…"
+# bm25s's own defaults: what indexes were built with before manifests recorded k1 and b.
+LEGACY_BM25_PARAMS = (1.5, 0.75)
 
 
 @dataclass
@@ -64,7 +66,8 @@ class IndexData:
     tokens: list[str] = field(default_factory=list)  # space-joined BM25 tokens
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     embedding_model: str | None = None
-    bm25_params: tuple[float, float] = (1.5, 0.75)  # k1, b (bm25s defaults; set from settings)
+    # k1, b: set from Settings when passages are built (index.build.refresh_passages).
+    bm25_params: tuple[float, float] = LEGACY_BM25_PARAMS
     chunker: dict[str, Any] = field(default_factory=dict)
     created: str | None = None
     generation: int = 0
@@ -208,7 +211,7 @@ def load_index(index_dir: Path) -> IndexData:
         chunker=manifest.get("chunker", {}),
         bm25_params=(manifest["bm25"]["k1"], manifest["bm25"]["b"])
         if "bm25" in manifest
-        else (1.5, 0.75),
+        else LEGACY_BM25_PARAMS,
         created=manifest.get("created"),
         generation=int(manifest.get("generation", 0)),
         faiss_index=faiss_index,

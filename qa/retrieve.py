@@ -74,18 +74,19 @@ class HybridRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
+    # No defaults for the tunables: they live in Settings only (build_retriever).
     index: Any
     embeddings: Any
-    k: int = 5
-    depth: int = 50
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
-    rrf_k: int = 60
-    date_boost: float = 0.3
+    k: int
+    depth: int
+    dense_weight: float
+    bm25_weight: float
+    rrf_k: int
+    date_boost: float
+    fusion: str  # rrf (reciprocal rank) | convex (weighted min-max normalised scores)
     filters: Filters = Filters()
     today: dt.date | None = None
     mode: str = "hybrid"  # hybrid | dense | bm25 (for measurements)
-    fusion: str = "rrf"  # rrf (reciprocal rank) | convex (weighted min-max normalised scores)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
