@@ -44,7 +44,7 @@ from qa.extractive import extract
 from qa.llm import describe_failure, loop_cut, make_chat_model
 from qa.metrics import normalize
 from qa.prompts import chat_prompt, refusal_phrase, refusal_text
-from qa.question import cjk_share, prepare_question
+from qa.question import PreparedQuestion, cjk_share, prepare_question
 from qa.repair import answer_echoes, restore_asked_detail
 from qa.retrieve import Filters, Hit, HybridRetriever, RetrievalResult
 from qa.settings import Settings
@@ -228,10 +228,10 @@ class Answerer:
         """Yield the standalone question, then tokens as the model writes them, then the
         checked `Answer`. A question that waits for the local model first yields "queued"
         events with its place in the queue. Raises ArchiveQAError for an empty question."""
-        prepare_question(question, self.settings.max_question_chars)  # fail before queueing
+        prepared = prepare_question(question, self.settings.max_question_chars)  # before queueing
         queue = getattr(self.model, "queue", None)
         if queue is None:
-            yield from self._stream(question, history, filters, 0.0)
+            yield from self._stream(prepared, history, filters, 0.0)
             return
         started = time.perf_counter()
         with queue.turn() as turn:
@@ -241,17 +241,16 @@ class Answerer:
                     yield AnswerEvent("queued", queue_notice(ahead))
                     shown = ahead
                 turn.wait(QUEUE_POLL_S)
-            yield from self._stream(question, history, filters, time.perf_counter() - started)
+            yield from self._stream(prepared, history, filters, time.perf_counter() - started)
 
     def _stream(
         self,
-        question: str,
+        prepared: PreparedQuestion,
         history: list[dict[str, Any]] | None,
         filters: Filters | None,
         queued_s: float,
     ) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
-        prepared = prepare_question(question, self.settings.max_question_chars)
         notices = list(prepared.notices)
         problem = self.model_problem()
         if problem:

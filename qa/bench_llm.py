@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from qa.llm import local_model_process
+from qa.llm import local_model_process, message_dicts
 from qa.llm_runtime import cpu_features, cpu_name, load_options, read_record
 from qa.llm_worker import load_llama, stream_chat
 from qa.prompts import chat_prompt
@@ -37,12 +37,8 @@ def typical_prompts(settings: Settings, count: int = len(QUESTIONS)) -> list[lis
         excerpt = body[len(body) // 3 :][: settings.answer_context_chars]
         passages = f"[1] 样例报纸 2021-01-01 《{path.stem}》\n{excerpt}"
         messages = chat_prompt("answer").format_messages(passages=passages, question=question)
-        prompts.append([{"role": _role(m.type), "content": str(m.content)} for m in messages])
+        prompts.append(message_dicts(messages))
     return prompts
-
-
-def _role(kind: str) -> str:
-    return {"system": "system", "human": "user"}.get(kind, "assistant")
 
 
 def first_token_seconds(chat: Chat, prompts: list[list[dict[str, str]]]) -> list[float]:

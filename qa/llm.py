@@ -33,7 +33,8 @@ LOOP_PIECE_CHARS = (5, 80)  # shortest and longest repeated piece looked for
 CONTEXT_TOKENS = {"condense": 1024}
 
 
-def _as_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
+def message_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    """LangChain messages as the role/content dicts of a chat completion request."""
     return [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
 
@@ -92,7 +93,7 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         tokens = self.process.chat(
-            self.context, _as_dicts(messages), self.max_tokens, self.temperature, stop
+            self.context, message_dicts(messages), self.max_tokens, self.temperature, stop
         )
         for token in tokens:
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
@@ -103,7 +104,7 @@ class LlamaCppChat(BaseChatModel):
     def warm_up(self, messages: list[BaseMessage]) -> None:
         """Read ``messages`` once (and again after a restart of the model process), so
         that prompts which start the same way skip that part."""
-        self.process.warm_up(self.context, _as_dicts(messages))
+        self.process.warm_up(self.context, message_dicts(messages))
 
 
 def local_model_process(settings: Settings) -> ModelProcess:
