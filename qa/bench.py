@@ -147,8 +147,16 @@ def score_crud(questions: list[dict[str, Any]], retriever: Any) -> dict[str, flo
     }
 
 
-def bench_crud(crud_dir: Path, limit: int, settings: Settings, embeddings: Any) -> dict[str, Any]:
-    """Index CRUD documents into a fresh temporary index and measure ingest and retrieval."""
+def bench_crud(
+    crud_dir: Path,
+    limit: int,
+    settings: Settings,
+    embeddings: Any,
+    keep_index: Path | None = None,
+) -> dict[str, Any]:
+    """Index CRUD documents into a fresh temporary index and measure ingest and retrieval.
+    With ``keep_index`` the index is kept in that folder (replacing one there), so that
+    answers can be evaluated over it (``ARCHIVE_QA_INDEX_DIR=... archive-qa eval``)."""
     from index.build import refresh_passages
     from index.store import IndexData, load_index, save_index
     from qa.retrieve import build_retriever
@@ -191,6 +199,10 @@ def bench_crud(crud_dir: Path, limit: int, settings: Settings, embeddings: Any) 
             else:
                 summary[f"{mode}_only"] = scores
         summary["peak_rss_mb"] = round(peak_rss_mb(), 0)
+        if keep_index is not None:
+            shutil.rmtree(keep_index, ignore_errors=True)
+            keep_index.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(workdir, keep_index)
         return summary
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -125,6 +125,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             config["llm_load_options"] = load_options(settings.llm_model_path).to_dict()
     summary = evaluate.summarize(results)
     summary["config"] = config
+    reference = None
+    if args.reference and not args.retrieval_only:
+        reference = _reference_summary(args, questions, results, answerer, settings)
+        summary["reference"] = reference
     print(evaluate.format_table(summary))
     if "machine" in config:
         print(f"机器：{config['machine']}；llama.cpp 加载方式：{config['llm_load_options']}")
@@ -135,10 +139,38 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(
             f"{label}：可回答 {summary[key]['answerable']}；不可回答 {summary[key]['unanswerable']}"
         )
+    if reference is not None:
+        print("\n与 Chatchat 式参照管线对比（同一模型、同一机器、同一次运行）")
+        print(evaluate.side_by_side([summary, reference], ["archive-qa", "reference"]))
     if args.out:
         evaluate.write_run(Path(args.out), summary, results)
         print(f"结果已写入 {args.out}/summary.json 与 questions.jsonl")
     return 0
+
+
+def _reference_summary(
+    args: argparse.Namespace,
+    questions: list[dict[str, Any]],
+    results: list[Any],
+    answerer: Any,
+    settings: Any,
+) -> dict[str, Any]:
+    """Answer the same questions through the Chatchat-style reference pipeline."""
+    from qa import evaluate
+    from qa.reference import build_reference
+
+    if answerer.model is None:
+        raise ArchiveQAError("参照管线需要语言模型（--llm local 或 openai）")
+    pipeline = build_reference(
+        Path(args.reference), settings, answerer.retriever.embeddings, answerer.model
+    )
+    answered = evaluate.evaluate_reference(questions, results, pipeline, settings.citation_support)
+    summary = evaluate.answer_metrics(answered)
+    summary.pop("citation_precision", None)  # it cites no sentence
+    summary["chunks"] = len(pipeline.chunks)
+    if args.out:
+        evaluate.write_run(Path(args.out) / "reference", summary, answered)
+    return summary
 
 
 LLM_CHOICES = ["local", "openai", "none"]
@@ -223,7 +255,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     crud_dir = (
         Path(args.source) if args.source else PROJECT_ROOT.parent / "shared" / "bench" / "crud"
     )
-    summary = bench_crud(crud_dir, args.docs, settings, load_embeddings(settings))
+    keep = Path(args.keep_index) if args.keep_index else None
+    summary = bench_crud(crud_dir, args.docs, settings, load_embeddings(settings), keep)
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     if args.out:
         out = Path(args.out)
@@ -283,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser.add_argument("--k", type=int, default=5, help="每题取回的段落数")
     eval_parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     eval_parser.add_argument("--out", help="写出 summary.json 与 questions.jsonl 的目录")
+    eval_parser.add_argument(
+        "--reference",
+        metavar="SOURCE",
+        help="同时用 Chatchat 式参照管线回答（SOURCE：原始报纸文件夹或 docs.jsonl），并排对比",
+    )
     eval_parser.add_argument("--compare", nargs=2, metavar=("A", "B"), help="并排比较两次结果")
     eval_parser.set_defaults(func=cmd_eval)
 
@@ -298,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--docs", type=int, default=3000, help="crud: 文档数 (default 3000)")
     bench_parser.add_argument("--source", help="parse: 样本报纸文件夹 (seeds)；crud: 基准目录")
     bench_parser.add_argument("--out", help="crud: 写出 summary.json 的目录")
+    bench_parser.add_argument(
+        "--keep-index", help="crud: 保留建好的索引到此目录（用于回答评测 ARCHIVE_QA_INDEX_DIR）"
+    )
     bench_parser.add_argument(
         "--compare-in-process",
         action="store_true",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
@@ -405,6 +405,18 @@ def write_run(out_dir: Path, summary: dict[str, Any], results: list[QuestionResu
             handle.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
 
 
+def side_by_side(summaries: list[dict[str, Any]], names: list[str]) -> str:
+    """The numeric figures two runs share, side by side, with the difference."""
+    first, second = summaries
+    keys = [k for k in first if isinstance(first[k], int | float) and k in second]
+    lines = [f"{'指标 metric':<20}{names[0]:>24}{names[1]:>24}{'差 diff':>12}"]
+    for key in keys:
+        a, b = first[key], second[key]
+        if isinstance(b, int | float):
+            lines.append(f"{key:<20}{a:>24}{b:>24}{b - a:>+12.4f}")
+    return "\n".join(lines)
+
+
 def compare_runs(first: Path, second: Path) -> str:
     """Two runs' summaries side by side, with the difference."""
     summaries = []
@@ -413,11 +425,26 @@ def compare_runs(first: Path, second: Path) -> str:
         if not path.exists():
             raise ArchiveQAError("找不到 summary.json", source=str(path))
         summaries.append(json.loads(path.read_text(encoding="utf-8")))
-    keys = [
-        k for k in summaries[0] if isinstance(summaries[0][k], int | float) and k in summaries[1]
-    ]
-    lines = [f"{'指标 metric':<20}{first!s:>24}{second!s:>24}{'差 diff':>12}"]
-    for key in keys:
-        a, b = summaries[0][key], summaries[1][key]
-        lines.append(f"{key:<20}{a:>24}{b:>24}{b - a:>+12.4f}")
-    return "\n".join(lines)
+    return side_by_side(summaries, [str(first), str(second)])
+
+
+def evaluate_reference(
+    questions: list[dict[str, Any]],
+    results: list[QuestionResult],
+    pipeline: Any,
+    support_threshold: float,
+    *,
+    progress: bool = True,
+) -> list[QuestionResult]:
+    """The same questions answered by the Chatchat-style reference (`qa.reference`): copies
+    of the retrieval results with the reference's scored answers. It cites no sentence, so
+    its citation precision is not defined (left out of its summary)."""
+    answered = []
+    for question, result in tqdm(
+        list(zip(questions, results, strict=True)), desc="参照", unit="题", disable=not progress
+    ):
+        answer = pipeline.ask(question["question"], question.get("history") or [])
+        answered.append(
+            replace(result, answer=check_answer_against(question, answer, support_threshold))
+        )
+    return answered

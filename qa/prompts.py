@@ -35,16 +35,13 @@ def read_sections(name: str, folder: Path = PROMPT_DIR) -> dict[str, str]:
 
 
 def chat_prompt(name: str) -> ChatPromptTemplate:
-    """A two-message chat prompt (system, user) from ``prompts/<name>.txt``."""
+    """A chat prompt from ``prompts/<name>.txt``: its ``[system]`` section (when it has
+    one) and its ``[user]`` section."""
     sections = read_sections(name)
-    missing = {"system", "user"} - sections.keys()
-    if missing:
-        raise ArchiveQAError(
-            f"提示词缺少分段：{', '.join(sorted(missing))}", source=f"prompts/{name}.txt"
-        )
-    return ChatPromptTemplate.from_messages(
-        [("system", sections["system"]), ("human", sections["user"])]
-    )
+    if "user" not in sections:
+        raise ArchiveQAError("提示词缺少分段：user", source=f"prompts/{name}.txt")
+    messages = [("system", sections["system"])] if "system" in sections else []
+    return ChatPromptTemplate.from_messages([*messages, ("human", sections["user"])])
 
 
 def refusal_text(leads: list[str]) -> str:

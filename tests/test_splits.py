@@ -14,19 +14,35 @@ from qa.metrics import normalize
 from qa.splits import PARTS, assign, read_splits, select
 from tests.conftest import ROOT, SEEDS, SHARED
 
-OWN_SETS = [ROOT / "eval" / "seed_dev.jsonl", ROOT / "eval" / "seed_near_misses.jsonl"]
+OWN_SETS = [
+    ROOT / "eval" / "seed_dev.jsonl",
+    ROOT / "eval" / "seed_near_misses.jsonl",
+    ROOT / "eval" / "crud_dev.jsonl",
+]
+CRUD_DOCS = SHARED / "bench" / "crud" / "docs.jsonl"
 SHARED_SETS = [SHARED / "eval" / "public.jsonl", SHARED / "bench" / "crud" / "qa_1doc.jsonl"]
+
+
+def _source_texts(path: Path) -> dict[str, str]:
+    """Raw texts the evidence of a dev set quotes: seed files, or CRUD documents."""
+    if path.name.startswith("crud"):
+        if not CRUD_DOCS.exists():
+            pytest.skip(f"{CRUD_DOCS} 不存在（../shared 缺失）")
+        rows = [json.loads(line) for line in CRUD_DOCS.read_text(encoding="utf-8").splitlines()]
+        return {row["id"]: row["text"] for row in rows}
+    return {p.name: p.read_text(encoding="utf-8") for p in SEEDS.iterdir()}
 
 
 @pytest.mark.parametrize("path", OWN_SETS, ids=lambda p: p.name)
 def test_own_dev_sets_are_well_formed(path: Path) -> None:
     rows = load_test_set(path)
+    sources = _source_texts(path)
     assert len({row["id"] for row in rows}) == len(rows)
     for row in rows:
         assert (row["type"] == "unanswerable") == (not row["evidence"]), row["id"]
         texts = []
         for evidence in row["evidence"]:
-            raw = (SEEDS / evidence["file"]).read_text(encoding="utf-8")
+            raw = sources[evidence["file"]]
             assert evidence["quote"] in raw, (row["id"], evidence["quote"])  # DESIGN §6
             texts.append(normalize(raw))
         for item in row["must_include"]:
@@ -41,6 +57,15 @@ def test_the_seed_dev_set_covers_what_users_ask() -> None:
     assert len(rows) >= 120
     assert {"list", "two_part", "paraphrase", "follow_up", "cross_issue", "unanswerable"} <= kinds
     assert sum(row["type"] == "unanswerable" for row in rows) >= 15
+
+
+def test_the_crud_dev_set_has_150_questions_and_own_ones_of_every_kind() -> None:
+    rows = load_test_set(OWN_SETS[2])
+    own = [row for row in rows if row["id"].startswith("crud_own_")]
+    assert len(rows) >= 150
+    assert {"list", "two_part", "paraphrase", "follow_up", "unanswerable"} <= {
+        row["type"] for row in own
+    }
 
 
 @pytest.mark.parametrize("path", OWN_SETS + SHARED_SETS, ids=lambda p: p.name)
