@@ -61,12 +61,18 @@ eval-answers: setup
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm none --out eval-out/answers-none
 	$(BIN)/archive-qa eval eval/seed_near_misses.jsonl --llm local --out eval-out/near-misses
 
-## eval-holdout: answers on the holdout parts of every dev set (the figures the README reports)
+## eval-holdout: answers on the holdout parts of every dev set, each beside the Chatchat-style
+## reference with the same model (the figures the README reports; about 90 minutes on 2 cores)
 eval-holdout: setup
 	$(BIN)/archive-qa ingest seeds/
 	for set in eval/seed_dev.jsonl ../shared/eval/public.jsonl eval/seed_near_misses.jsonl; do \
-		$(BIN)/archive-qa eval $$set --split holdout --llm local --out eval-out/holdout/$$(basename $$set .jsonl) || exit 1; \
+		$(BIN)/archive-qa eval $$set --split holdout --llm local --reference seeds/ \
+			--out eval-out/holdout/$$(basename $$set .jsonl) || exit 1; \
 	done
+	test -d eval-out/crud-index || $(BIN)/archive-qa bench crud --keep-index eval-out/crud-index
+	ARCHIVE_QA_INDEX_DIR=eval-out/crud-index $(BIN)/archive-qa eval eval/crud_dev.jsonl \
+		--split holdout --llm local --reference ../shared/bench/crud/docs.jsonl \
+		--out eval-out/holdout/crud_dev
 
 ## bench-app: page load and send → first token in chromium (local model, 10 public questions)
 bench-app: setup browser-deps

@@ -6,6 +6,7 @@ citation check → refusal decision → `Answer`. Without a model, the answer is
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -17,37 +18,35 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from index.chunk import Passage
 from index.schema import Provenance
 from index.tokenize import tokenize
-from qa.asked import (
-    NUMBER,
-    QUESTION_WORD,
-    adds_only_dates,
-    asked_title,
-    asks_date,
-    asks_quantity,
-    given_dates,
-    names_title,
-)
 from qa.citations import (
-    CheckedAnswer,
     CheckedSentence,
     best_quote,
     check_answer,
     render,
-    split_sentences,
-    support,
 )
 from qa.condense import condense, translate_for_search
-from qa.context import ContextPassage, article_candidates, select_context, weighted_coverage
+from qa.context import ContextPassage, article_candidates, select_context
 from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
+from qa.extractive import MAX_SENTENCES as MAX_EXTRACT_SENTENCES
 from qa.extractive import extract
 from qa.llm import describe_failure, loop_cut, make_chat_model
 from qa.metrics import normalize
+from qa.parts import QuestionPart, question_parts
 from qa.prompts import chat_prompt, refusal_phrase, refusal_text
 from qa.question import PreparedQuestion, cjk_share, prepare_question
 from qa.repair import answer_echoes, restore_asked_detail
 from qa.retrieve import Filters, Hit, HybridRetriever, RetrievalResult
 from qa.settings import Settings
+from qa.verdict import (
+    Candidate,
+    Evidence,
+    dated_sentences,
+    detail_pattern,
+    judge,
+    load_verdict_model,
+    missing_parts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +110,7 @@ class Answer:
     removed_markers: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     passages: list[dict[str, Any]] = field(default_factory=list)  # what the model was shown
+    verdict: dict[str, Any] = field(default_factory=dict)  # candidates, scores, the choice
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -261,7 +261,7 @@ class Answerer:
         condensed_at = time.perf_counter()
         yield AnswerEvent("standalone", query)
 
-        found, hits = self.retrieve(query, filters)
+        found, hits, parts = self.retrieve(query, filters)
         retrieved_at = time.perf_counter()
         answer = Answer(
             question=prepared.text,
@@ -273,18 +273,19 @@ class Answerer:
             leads=self._leads(found.hits),
         )
         weights = self.retriever.term_weights(set(tokenize(query)))
+        context = self.context(hits, parts)
         if self._nothing_relevant(standalone, hits):
             self._refuse(answer)
         elif self.model is None or problem:
-            self._extractive(answer, query, hits, weights)
+            self._extractive(answer, query, context, weights, parts, hits)
         else:
             try:
-                yield from self._generate(answer, query, hits, weights)
+                yield from self._generate(answer, query, context, weights, parts, hits)
             except Exception as exc:  # any backend fault; the app keeps serving
                 reason = describe_failure(exc, self.settings)
                 logger.warning("answer generation failed: %s", reason)
                 answer.notices.append(f"{reason}；以下为摘录式回答")
-                self._extractive(answer, query, hits, weights)
+                self._extractive(answer, query, context, weights, parts, hits)
         finished = time.perf_counter()
         answer.timings |= {
             "queue_s": round(queued_s, 3),
@@ -297,27 +298,45 @@ class Answerer:
 
     def retrieve(
         self, query: str, filters: Filters | None = None
-    ) -> tuple[RetrievalResult, list[Hit]]:
-        """The search result, and the passages the answer is drawn from."""
+    ) -> tuple[RetrievalResult, list[Hit], list[QuestionPart]]:
+        """The search result, the passages the answer is drawn from, and the question's
+        parts. A question that asks several things is searched for part by part (one
+        search per year for "2021年和2024年…分别"), the parts' passages taken in turn."""
         depth = max(self.settings.retrieval_k, self.settings.answer_passages)
         found = self.retriever.search(query, k=depth, filters=filters)
-        return found, _drop_trailing_mastheads(found.hits[: self.settings.answer_passages])
+        parts = question_parts(query)
+        if len(parts) == 1:
+            return (
+                found,
+                _drop_trailing_mastheads(found.hits[: self.settings.answer_passages]),
+                parts,
+            )
+        rankings = [
+            self.retriever.search(part.query, k=self.settings.answer_passages, filters=filters).hits
+            for part in parts
+        ]
+        merged: dict[str, Hit] = {}
+        for hit in itertools.chain.from_iterable(itertools.zip_longest(*rankings)):
+            if hit is not None:
+                merged.setdefault(hit.passage.id, hit)
+        return found, _drop_trailing_mastheads(list(merged.values())), parts
 
-    def context(self, hits: list[Hit], weights: dict[str, float]) -> list[ContextPassage]:
-        """What the model reads: the sentences that bear on the question, from every
-        passage of the articles the best ``hits`` come from."""
+    def context(self, hits: list[Hit], parts: list[QuestionPart]) -> list[ContextPassage]:
+        """What the model reads: the sentences that bear on each part of the question, from
+        every passage of the articles the best ``hits`` come from."""
         settings = self.settings
         candidates, penalties = article_candidates(
             hits,
             self.retriever.index.article_passages,
-            settings.answer_articles,
+            settings.answer_articles * len(parts),
             settings.context_rank_penalty,
             settings.context_sibling_penalty,
         )
+        budget = settings.answer_context_chars if len(parts) == 1 else settings.context_part_chars
         return select_context(
             candidates,
-            weights,
-            settings.answer_context_chars,
+            [self.retriever.term_weights(set(tokenize(part.query))) for part in parts],
+            budget,
             settings.context_repeat_weight,
             penalties=penalties,
         )
@@ -340,12 +359,15 @@ class Answerer:
         return max(hit.coverage for hit in hits) < self.settings.min_coverage
 
     def _generate(
-        self, answer: Answer, question: str, hits: list[Hit], weights: dict[str, float]
+        self,
+        answer: Answer,
+        question: str,
+        context: list[ContextPassage],
+        weights: dict[str, float],
+        parts: list[QuestionPart],
+        retrieved: list[Hit],
     ) -> Iterator[AnswerEvent]:
-        """Stream the model's answer; ``weights`` (IDF of the question's tokens) pick the
-        context sentences."""
-        context = self.context(hits, weights)
-        hits = [item.hit for item in context]
+        """Stream the model's answer to ``question`` over ``context``."""
         messages = chat_prompt("answer").format_messages(
             passages=format_passages(context), question=question
         )
@@ -365,39 +387,89 @@ class Answerer:
         stats = getattr(self.model, "last_stats", None)
         if stats:  # the local model says what it read and wrote
             answer.timings |= {f"model_{key}": value for key, value in stats.items()}
-        self._finish(answer, text, hits, question, weights)
+        self._finish(answer, text, context, question, weights, parts, retrieved)
 
     def _extractive(
-        self, answer: Answer, question: str, hits: list[Hit], weights: dict[str, float]
+        self,
+        answer: Answer,
+        question: str,
+        context: list[ContextPassage],
+        weights: dict[str, float],
+        parts: list[QuestionPart],
+        retrieved: list[Hit],
     ) -> None:
-        text, _ = extract({n: hit.passage.text for n, hit in enumerate(hits, 1)}, weights)
-        if not text:
-            self._refuse(answer)
-            return
-        self._finish(answer, text, hits, question, weights)
+        """Without a model: the extractive candidates, judged by the same verdict."""
+        self._finish(answer, None, context, question, weights, parts, retrieved)
 
     def _finish(
-        self, answer: Answer, raw: str, hits: list[Hit], question: str, weights: dict[str, float]
+        self,
+        answer: Answer,
+        raw: str | None,
+        context: list[ContextPassage],
+        question: str,
+        weights: dict[str, float],
+        parts: list[QuestionPart],
+        retrieved: list[Hit],
     ) -> None:
-        """Check the markers, decide refusal, and attach the citations."""
+        """Build the candidate answers (the model's ``raw`` text checked and repaired, and
+        two extractive ones), let the verdict pick one or refuse, attach the citations."""
+        hits = [item.hit for item in context]
         answer.passages = [{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)]
         bodies = {n: hit.passage.text for n, hit in enumerate(hits, 1)}
         sources = {n: format_passage(hit.passage) for n, hit in enumerate(hits, 1)}
-        checked = check_answer(raw, sources, self.settings.citation_support, question)
-        repaired = answer_echoes(
-            restore_asked_detail(checked.sentences, bodies, question), bodies, question, weights
+        threshold = self.settings.citation_support
+        evidence = Evidence(
+            question=question,
+            weights=weights,
+            part_weights=[self.retriever.term_weights(set(tokenize(p.query))) for p in parts],
+            bodies=bodies,
+            heads={n: format_passage(hit.passage, "") for n, hit in enumerate(hits, 1)},
+            dated_sentences=dated_sentences(
+                [(h.passage.title, h.passage.text, h.passage.date) for h in hits]
+            ),
+            top_coverage=max((hit.coverage for hit in retrieved), default=0.0),
+            top_dense=max((hit.dense_score for hit in retrieved), default=0.0),
+            model_refused=raw is not None and is_refusal(raw),
+            date_anchor_coverage=self.settings.date_anchor_coverage,
         )
-        checked = CheckedAnswer(render(repaired), repaired, checked.removed_markers)
-        claims = [s.text for s in checked.sentences if s.text.strip() and not is_refusal(s.text)]
-        grounded = self._grounded(claims, "\n".join(sources.values()), question)
-        if not grounded or not self._dates_fit(claims, hits, question, weights):
+        candidates: list[Candidate] = []
+        removed: list[int] = []
+        if raw is not None:
+            checked = check_answer(raw, sources, threshold, question)
+            removed = checked.removed_markers
+            candidates.append(Candidate("model", checked.sentences))
+            repaired = answer_echoes(
+                restore_asked_detail(checked.sentences, bodies, question), bodies, question, weights
+            )
+            if render(repaired) != checked.text:
+                candidates.append(Candidate("repaired", repaired))
+        extracts = [("extract", None, MAX_EXTRACT_SENTENCES)]
+        if (pattern := detail_pattern(question)) is not None:
+            extracts.append(("detail_extract", pattern, 1))
+        for kind, must_print, count in extracts:
+            text, _ = extract(bodies, weights, must_print, count)
+            if text:
+                candidates.append(
+                    Candidate(kind, check_answer(text, sources, threshold, question).sentences)
+                )
+        model = load_verdict_model()
+        chosen = judge(candidates, evidence, model)
+        answer.verdict = {
+            "chosen": chosen.kind if chosen else None,
+            "threshold": model.threshold,
+            "candidates": [c.to_dict() for c in candidates],
+        }
+        if chosen is None:
             self._refuse(answer)
             return
-        answer.text = checked.text
-        answer.sentences = checked.sentences
-        answer.removed_markers = checked.removed_markers
+        sentences = list(chosen.sentences)
+        for part in missing_parts(chosen, evidence, [p.text for p in parts]):
+            sentences.append(CheckedSentence(f"资料中没有找到“{part}”的信息。"))
+        answer.text = render(sentences)
+        answer.sentences = sentences
+        answer.removed_markers = removed if chosen.kind in ("model", "repaired") else []
         quotes: dict[int, str] = {}
-        for sentence in checked.sentences:
+        for sentence in sentences:
             for number in sentence.cited:
                 quotes.setdefault(number, best_quote(sentence.text, bodies[number]))
         answer.citations = [
@@ -408,63 +480,8 @@ class Answerer:
                 quote=quotes[number],
                 passage=hits[number - 1].passage.to_dict(),
             )
-            for number in checked.cited_numbers
+            for number in sorted(quotes)
         ]
-
-    def _grounded(self, claims: list[str], passages: str, question: str) -> bool:
-        """Does the answer say something the passages say? Some sentence must be supported
-        by the passages taken together (beyond repeating the question); an answer to "多少"
-        must give a number the passages print; an answer to "who is the <title>" needs
-        passages that name that title. Small models fill gaps with plausible words; this
-        is what turns those answers into refusals."""
-        threshold = self.settings.citation_support
-        supported = [c for c in claims if support(c, passages, question) >= threshold]
-        if not supported:
-            return False
-        title = asked_title(question)
-        if title and not names_title(title, passages):
-            return False  # "团长是谁" over passages that name no 团长
-        if asks_quantity(question):
-            printed = set(NUMBER.findall(passages)) - set(NUMBER.findall(question))
-            return any(set(NUMBER.findall(c)) & printed for c in supported)
-        return True
-
-    def _dates_fit(
-        self, claims: list[str], hits: list[Hit], question: str, weights: dict[str, float]
-    ) -> bool:
-        """Dates in the answer fit the question. An answer that adds nothing but a date to
-        the question's words answers "when", so the question must ask that; and a date given
-        to a "when" question must be printed in a passage sentence about what was asked, not
-        merely somewhere ("编者按：2020年是不平凡的一年" does not say when 董家新村 was
-        built). Headlines count as sentences; relative years as the issue's ("今年" in a
-        2020 issue)."""
-        if not asks_date(question):
-            # "多久" is answered by a span ("12年") that reads like a date; a question without
-            # a question word ("开业那天？") may well be asking for one
-            return (
-                asks_quantity(question)
-                or not QUESTION_WORD.search(question)
-                or not adds_only_dates(claims, question)
-            )
-        given = [part for claim in claims for part in given_dates(claim, question)]
-        if not given:
-            return True  # nothing dated to check (a refusal or a repaired quote without one)
-        topic = {t: w for t, w in weights.items() if not QUESTION_WORD.search(t)}
-        sentences = [
-            piece
-            for hit in hits
-            for piece, _ in split_sentences(
-                annotate_relative_years(
-                    f"{hit.passage.title}。{hit.passage.text}", hit.passage.date
-                )
-            )
-        ]
-        return any(
-            part in sentence
-            and weighted_coverage(sentence, topic) >= self.settings.date_anchor_coverage
-            for part in given
-            for sentence in sentences
-        )
 
     def _refuse(self, answer: Answer) -> None:
         answer.refused = True

@@ -23,6 +23,8 @@ _ASKS_DATE = re.compile(
 )
 DATE = re.compile(r"[\d〇零一二三四五六七八九十]+\s*[年月日号]")
 _ASKS_ORDINAL = re.compile(r"第几\s*([期版次届批轮号章条项])")
+# "哪些", "哪几家", "哪五大问题", "哪三个", "分别", "有什么…和…": an answer that names several.
+_ASKS_LIST = re.compile(r"哪些|哪几|哪[两二三四五六七八九十\d]+|分别|各自|都有(?:什么|哪)")
 QUESTION_WORD = re.compile(r"什么|哪|怎么|怎样|如何|多少|多久|几|谁|是否|吗")
 CLAUSE_END = re.compile(r"[，,？?；;。！!]")
 
@@ -42,6 +44,10 @@ def _words(text: str) -> list[str]:
 
 def asks_quantity(question: str) -> bool:
     return bool(_QUANTITY.search(question))
+
+
+def asks_list(question: str) -> bool:
+    return bool(_ASKS_LIST.search(question))
 
 
 def asks_date(question: str) -> bool:
@@ -75,6 +81,37 @@ def adds_only_dates(claims: list[str], question: str) -> bool:
         return False
     rest = content("".join(DATE.sub("", claim) for claim in claims))
     return not set(rest) - set(content(question))
+
+
+# "多少名民警", "几间客房", "多大年纪": the thing counted or measured follows the question word;
+# "营收是多少", "院长是谁", "公司叫什么", "租金多少钱": the thing asked about precedes it.
+_FOCUS_AFTER = re.compile(
+    r"(?:多少|几|多大|多长|多高|多远)[个名家位项次间套张条座所支台辆元亩米户批期版届种]?"
+)
+_FOCUS_BEFORE = re.compile(r"(?:是|为|有|叫)(?:多少|谁|什么|哪)|多少钱")
+
+
+def asked_focus(question: str) -> str | None:
+    """The word for what ``question`` asks about: "客房" in "往来酒店有多少间客房？", "院长" in
+    "研究院的院长是谁？", or None. An answer that rests on a sentence without it answers
+    something else (2734 flats for a question about hotel rooms)."""
+    for clause in CLAUSE_END.split(question):
+        match = _FOCUS_AFTER.search(clause)
+        if match:
+            after = [w for w in _words(clause[match.end() :]) if not QUESTION_WORD.search(w)]
+            if after and len(after[0]) >= 2:
+                return after[0]
+        match = _FOCUS_BEFORE.search(clause)
+        if match:
+            before = _words(clause[: match.start()])
+            if before and len(before[-1]) >= 2:
+                return before[-1]
+    return None
+
+
+def mentions(word: str, text: str) -> bool:
+    """Does ``text`` name ``word``, or its first or last two characters ("经理" for "副总经理")?"""
+    return word in text or word[:2] in text or word[-2:] in text
 
 
 def asked_title(question: str) -> str | None:

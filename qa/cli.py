@@ -110,12 +110,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.retrieval_only:
         from qa.answer import build_answerer
 
-        answerer = build_answerer(settings, args.llm, retriever)
+        answerer = build_answerer(settings, "none" if args.replay_tape else args.llm, retriever)
         if answerer.model_notice:
             print(answerer.model_notice, file=sys.stderr)
+        tape = _use_tape(args, answerer)
         answerer.warm_up()  # latencies as a running app sees them, not the first read
         evaluate.evaluate_answers(questions, results, answerer)
         config["llm"] = answerer.backend
+        if args.record_tape:
+            tape.write(Path(args.record_tape))
+            replayed = getattr(answerer.model, "replayed", 0)
+            if replayed:
+                print(
+                    f"{replayed} 个提示词已在录制中，直接重放（这些题的用时不是实测）",
+                    file=sys.stderr,
+                )
+        if args.replay_tape:
+            print(
+                f"重放录制的模型回答：{answerer.model.misses} 个提示词不在录制中", file=sys.stderr
+            )
         if answerer.backend == "local":  # latencies mean something only with the machine
             from qa.llm_runtime import cpu_features, cpu_name, load_options
 
@@ -146,6 +159,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         evaluate.write_run(Path(args.out), summary, results)
         print(f"结果已写入 {args.out}/summary.json 与 questions.jsonl")
     return 0
+
+
+def _use_tape(args: argparse.Namespace, answerer: Any) -> Any:
+    """Record the model's replies to a tape, or answer from one (qa/model_tape.py)."""
+    from qa.model_tape import RecordingChatModel, ReplayChatModel, Tape
+
+    tape = Tape.read(Path(args.record_tape or args.replay_tape or ""))
+    if args.replay_tape:
+        if not tape.replies:
+            raise ArchiveQAError("录制文件不存在或为空", source=args.replay_tape)
+        answerer.model = answerer.condense_model = ReplayChatModel(tape=tape)
+        answerer.backend = "replay"
+    elif args.record_tape and answerer.model is not None:
+        answerer.model = RecordingChatModel(inner=answerer.model, tape=tape)
+        answerer.condense_model = RecordingChatModel(inner=answerer.condense_model, tape=tape)
+    return tape
 
 
 def _reference_summary(
@@ -320,6 +349,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference",
         metavar="SOURCE",
         help="同时用 Chatchat 式参照管线回答（SOURCE：原始报纸文件夹或 docs.jsonl），并排对比",
+    )
+    tapes = eval_parser.add_mutually_exclusive_group()
+    tapes.add_argument(
+        "--record-tape", metavar="FILE", help="录制模型的每个回答（供 --replay-tape）"
+    )
+    tapes.add_argument(
+        "--replay-tape", metavar="FILE", help="不运行模型，重放录制的回答（调整回答判定用）"
     )
     eval_parser.add_argument("--compare", nargs=2, metavar=("A", "B"), help="并排比较两次结果")
     eval_parser.set_defaults(func=cmd_eval)

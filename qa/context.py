@@ -88,49 +88,29 @@ def _sentences(hits: list[Hit]) -> list[list[str]]:
 
 def select_context(
     hits: list[Hit],
-    weights: dict[str, float],
+    weight_sets: list[dict[str, float]],
     budget_chars: int,
     repeat_weight: float = 0.3,
     rank_penalty: float = 0.02,
     penalties: list[float] | None = None,
 ) -> list[ContextPassage]:
-    """The passages (in the order given) with the sentences that fit ``budget_chars``.
+    """The passages (in the order given) with the sentences that fit the budget.
 
+    One greedy pick per weight set (one per question part, qa/parts.py), each with its own
+    ``budget_chars``; a sentence picked for an earlier part is already covered for the next.
     Each passage's sentences lose ``penalties[i]`` coverage (default: ``rank_penalty`` per
     rank), which prefers the better-ranked passage between sentences that add about as much.
     """
     sentences = _sentences(hits)
     penalties = penalties or [rank_penalty * rank for rank in range(len(hits))]
-    question_words = {
-        (index, position): set(tokenize(sentence)) & weights.keys()
-        for index, group in enumerate(sentences)
-        for position, sentence in enumerate(group)
-    }
-    total = sum(weights.values()) or 1.0
-    times_covered = dict.fromkeys(weights, 0)
+    keys = [
+        (index, position) for index, group in enumerate(sentences) for position in range(len(group))
+    ]
     kept: set[tuple[int, int]] = set()
-    used = 0
-
-    def gain(key: tuple[int, int]) -> float:
-        added = sum(weights[w] * repeat_weight ** times_covered[w] for w in question_words[key])
-        return added / total - penalties[key[0]]
-
-    while True:
-        candidates = [
-            key
-            for key in question_words
-            if key not in kept and used + len(sentences[key[0]][key[1]]) <= budget_chars
-        ]
-        if not candidates:
-            break
-        best = max(candidates, key=gain)  # ties: the earlier passage and sentence
-        if gain(best) <= 0:
-            break
-        kept.add(best)
-        used += len(sentences[best[0]][best[1]])
-        for word in question_words[best]:
-            times_covered[word] += 1
+    for weights in weight_sets:
+        _pick(sentences, keys, weights, budget_chars, repeat_weight, penalties, kept)
     if not kept:  # no question word in any sentence (another language): the top passage
+        used = 0
         for position, sentence in enumerate(sentences[0] if sentences else []):
             if used + len(sentence) > budget_chars:
                 break
@@ -141,6 +121,47 @@ def select_context(
         for rank, hit in enumerate(hits)
         if any(r == rank for r, _ in kept)
     ]
+
+
+def _pick(
+    sentences: list[list[str]],
+    keys: list[tuple[int, int]],
+    weights: dict[str, float],
+    budget_chars: int,
+    repeat_weight: float,
+    penalties: list[float],
+    kept: set[tuple[int, int]],
+) -> None:
+    """Add to ``kept`` the sentences that cover most of ``weights``' words, greedily."""
+    question_words = {
+        key: set(tokenize(sentences[key[0]][key[1]])) & weights.keys() for key in keys
+    }
+    total = sum(weights.values()) or 1.0
+    times_covered = dict.fromkeys(weights, 0)
+    for key in kept:  # what earlier parts picked is already in front of the model
+        for word in question_words[key]:
+            times_covered[word] += 1
+    used = 0
+
+    def gain(key: tuple[int, int]) -> float:
+        added = sum(weights[w] * repeat_weight ** times_covered[w] for w in question_words[key])
+        return added / total - penalties[key[0]]
+
+    while True:
+        candidates = [
+            key
+            for key in keys
+            if key not in kept and used + len(sentences[key[0]][key[1]]) <= budget_chars
+        ]
+        if not candidates:
+            return
+        best = max(candidates, key=gain)  # ties: the earlier passage and sentence
+        if gain(best) <= 0:
+            return
+        kept.add(best)
+        used += len(sentences[best[0]][best[1]])
+        for word in question_words[best]:
+            times_covered[word] += 1
 
 
 def _excerpt(sentences: list[str], positions: list[int]) -> str:

@@ -12,7 +12,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from index.tokenize import tokenize
 from qa.answer import Answer, Answerer, format_passages
 from qa.citations import marker_numbers, support
 from qa.condense import condense
@@ -113,6 +112,7 @@ class QuestionResult:
         return {
             "id": self.id,
             "type": self.type,
+            "answerable": self.answerable,
             "standalone_question": self.query,
             **answer,
             "first_supporting_rank": self.first_rank,
@@ -154,8 +154,19 @@ class AnswerCheck:
                 for s in self.answer.sentences
             ],
             "notices": self.answer.notices,
+            "verdict": self.answer.verdict,
+            "timings": self.answer.timings,
             "answer_seconds": self.answer.timings.get("total_s", 0.0),
         }
+
+
+def is_correct(question: dict[str, Any], text: str, refused: bool) -> bool:
+    """DESIGN.md section 6: every must_include string in the answer, or a refusal when
+    the question has no evidence."""
+    if not question["evidence"]:
+        return refused
+    flat = normalize(text)
+    return not refused and all(normalize(item) in flat for item in question.get("must_include", []))
 
 
 def check_answer_against(
@@ -163,13 +174,9 @@ def check_answer_against(
 ) -> AnswerCheck:
     """Correctness (every must_include string, or a refusal when there is no evidence) and
     citation precision counts."""
-    if question["evidence"]:
-        flat = normalize(answer.text)
-        correct = not answer.refused and all(
-            normalize(item) in flat for item in question.get("must_include", [])
-        )
-    else:
-        correct = answer.refused
+    correct = is_correct(question, answer.text, answer.refused)
+    for candidate in answer.verdict.get("candidates", []):  # labels for fitting the verdict
+        candidate["correct"] = is_correct(question, candidate["text"], refused=False)
     by_number = {c.number: c for c in answer.citations}
     total = good = 0
     for sentence in answer.sentences:
@@ -215,9 +222,8 @@ def context_reach(questions: list[dict[str, Any]], answerer: Answerer) -> dict[s
         if not question["evidence"]:
             continue
         query = condense(question["question"], question.get("history") or [], None)
-        _, hits = answerer.retrieve(query)
-        weights = answerer.retriever.term_weights(set(tokenize(query)))
-        text = format_passages(answerer.context(hits, weights)) if hits else ""
+        _, hits, parts = answerer.retrieve(query)
+        text = format_passages(answerer.context(hits, parts)) if hits else ""
         lengths.append(len(text))
         found = [supports(e["quote"], text) for e in question["evidence"]]
         for kind in ("全部 overall", question["type"]):
@@ -254,6 +260,13 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
         if (values := [r.answer.answer.timings[f"model_{key}"] for r in checked
                        if f"model_{key}" in r.answer.answer.timings])
     }  # fmt: skip
+    overhead = [
+        (t["total_s"] - t["model_total_s"]) / t["total_s"]
+        for t in (r.answer.answer.timings for r in checked)
+        if t.get("model_total_s") and t.get("total_s")
+    ]  # what the pipeline adds to the model's own compute (retrieval, context, checks)
+    if overhead:
+        tokens["pipeline_overhead_p50"] = round(percentile(overhead, 50), 4)
     return {
         **tokens,
         "answer_accuracy": _mean([1.0 if r.answer.correct else 0.0 for r in checked]),

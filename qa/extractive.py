@@ -7,6 +7,8 @@ model cannot be reached.
 
 from __future__ import annotations
 
+import re
+
 from qa.citations import split_sentences
 from qa.context import weighted_coverage
 
@@ -15,17 +17,25 @@ MAX_SENTENCES = 2
 SECOND_SENTENCE_RATIO = 0.6  # a second sentence must score at least this share of the best
 
 
-def extract(passages: dict[int, str], weights: dict[str, float]) -> tuple[str, float]:
+def extract(
+    passages: dict[int, str],
+    weights: dict[str, float],
+    must_print: re.Pattern[str] | None = None,
+    max_sentences: int = MAX_SENTENCES,
+) -> tuple[str, float]:
     """The answer text (sentences with ``[n]`` markers) and the best sentence's coverage.
 
     ``passages`` maps citation numbers to passage texts in rank order; ``weights`` are the
-    question's token weights (IDF), so rare question words count most.
+    question's token weights (IDF), so rare question words count most. With
+    ``must_print`` only sentences that print it (a date, a number) are considered.
     """
     candidates: list[tuple[float, int, int, str]] = []
     for number, text in passages.items():
         for position, (sentence, _) in enumerate(split_sentences(text)):
             sentence = sentence.strip()
             if len(sentence) < MIN_SENTENCE_CHARS:
+                continue
+            if must_print is not None and not must_print.search(sentence):
                 continue
             # Earlier passages win ties: they ranked higher for the whole question.
             score = weighted_coverage(sentence, weights) - 0.001 * number
@@ -36,7 +46,7 @@ def extract(passages: dict[int, str], weights: dict[str, float]) -> tuple[str, f
     best = candidates[0]
     chosen = [best]
     for candidate in candidates[1:]:
-        if len(chosen) == MAX_SENTENCES or candidate[0] < SECOND_SENTENCE_RATIO * best[0]:
+        if len(chosen) == max_sentences or candidate[0] < SECOND_SENTENCE_RATIO * best[0]:
             break
         if candidate[3] not in best[3] and best[3] not in candidate[3]:
             chosen.append(candidate)

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     answer_articles: int = Field(
         3, gt=0, description="Articles (of the best passages) whose sentences the model may read."
     )
+    # A question that asks several things (qa/parts.py) gets this budget per part instead
+    # (docs/answer-quality.md: chosen on the tune parts by evidence reaching the context).
+    context_part_chars: int = Field(
+        160, gt=50, description="Context characters per part of a several-part question."
+    )
     # Greedy question coverage when picking context sentences (qa/context.py; README,
     # "Answers"): a word already covered counts this much again; later passages pay a
     # small per-rank penalty.

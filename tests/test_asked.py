@@ -7,6 +7,7 @@ import pytest
 from qa.asked import (
     adds_only_dates,
     asked_detail,
+    asked_focus,
     asked_title,
     asks_quantity,
     given_dates,
@@ -64,3 +65,18 @@ def test_adds_only_dates() -> None:
     assert adds_only_dates(["推进会是在4月15日召开的。"], question)
     assert not adds_only_dates(["推进会4月15日在区行政中心召开。"], question)
     assert not adds_only_dates(["何肇瑜出席仪式。"], "市消防救援支队是谁出席的？")
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("往来酒店一共有多少间客房？", "客房"),
+        ("拱墅区公安分局一共有多少名民警？", "民警"),
+        ("禾迈电力去年的营收是多少？", "营收"),
+        ("研究院的院长是谁？", "院长"),
+        ("瓜山未来社区的公寓每月租金多少钱？", "月租金"),
+        ("瓜山未来社区民宿组团一期建成开放的是哪家酒店？", None),
+    ],
+)
+def test_asked_focus(question: str, focus: str | None) -> None:
+    assert asked_focus(question) == focus

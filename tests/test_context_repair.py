@@ -27,7 +27,7 @@ def test_two_part_question_gets_a_sentence_for_each_part() -> None:
         "科技园揭牌仪式今天举行。科技园揭牌仪式由区长主持，科技园将服务全区。"
         "科技园与甲公司、乙公司签署合作协议。目前已入驻机构40家。"
     )
-    context = select_context([first], weights_for(question), budget_chars=200)
+    context = select_context([first], [weights_for(question)], budget_chars=200)
     excerpt = context[0].excerpt
     assert "甲公司、乙公司签署合作协议" in excerpt
     assert "入驻机构40家" in excerpt
@@ -36,7 +36,7 @@ def test_two_part_question_gets_a_sentence_for_each_part() -> None:
 def test_a_sentence_that_adds_nothing_is_left_out() -> None:
     question = "图书馆几点开门？"
     passages = [hit("图书馆上午九点开门。天气晴朗，气温适宜。", "a"), hit("公园里花开了。", "b")]
-    context = select_context(passages, weights_for(question), budget_chars=300)
+    context = select_context(passages, [weights_for(question)], budget_chars=300)
     assert [c.hit.passage.id for c in context] == ["a"]
     assert context[0].excerpt == "图书馆上午九点开门。"
 
@@ -44,7 +44,7 @@ def test_a_sentence_that_adds_nothing_is_left_out() -> None:
 def test_sentences_keep_printed_order_and_gaps_are_marked() -> None:
     question = "运河公园的面积和开放时间？"
     text = "运河公园位于城北。城北交通方便。公园面积为20公顷。每天开放时间为6点到22点。"
-    context = select_context([hit(text)], weights_for(question), budget_chars=300)
+    context = select_context([hit(text)], [weights_for(question)], budget_chars=300)
     excerpt = context[0].excerpt
     assert excerpt.startswith("运河公园位于城北。")
     assert GAP + "公园面积为20公顷。每天开放时间" in excerpt
@@ -52,7 +52,7 @@ def test_sentences_keep_printed_order_and_gaps_are_marked() -> None:
 
 def test_without_any_question_word_the_top_passage_is_read() -> None:
     passages = [hit("图书馆上午九点开门。周一闭馆。", "a"), hit("公园里花开了。", "b")]
-    context = select_context(passages, weights_for("When does it open?"), budget_chars=300)
+    context = select_context(passages, [weights_for("When does it open?")], budget_chars=300)
     assert [(c.hit.passage.id, c.excerpt) for c in context] == [
         ("a", "图书馆上午九点开门。周一闭馆。")
     ]
@@ -61,7 +61,7 @@ def test_without_any_question_word_the_top_passage_is_read() -> None:
 def test_budget_is_respected() -> None:
     question = "运河公园有什么？"
     text = "运河公园有步道。" * 3 + "运河公园有花园和湖。"
-    context = select_context([hit(text)], weights_for(question), budget_chars=12)
+    context = select_context([hit(text)], [weights_for(question)], budget_chars=12)
     assert sum(len(c.excerpt) for c in context) <= 12 + len(GAP)
 
 
@@ -152,7 +152,7 @@ def test_the_answer_in_another_passage_of_the_retrieved_article_is_read() -> Non
     candidates, penalties = article_candidates(hits, passages, 3, 0.02, 0.05)
     assert [c.passage.id for c in candidates] == ["park-0", "park-1", "park-2", "other-0"]
     assert penalties == [0.0, 0.05, 0.05, 0.02]
-    context = select_context(candidates, weights_for(question), 200, penalties=penalties)
+    context = select_context(candidates, [weights_for(question)], 200, penalties=penalties)
     read = "".join(item.excerpt for item in context)
     assert "引进企业35家" in read
     assert all(item.hit.passage.article_id == "park" for item in context)
@@ -169,13 +169,13 @@ def test_a_retrieved_passage_is_preferred_to_an_unretrieved_sibling_saying_as_mu
     festival = article("f", "文化节将于5月1日开幕。", "据悉，文化节将于5月1日开幕，为期三天。")
     hits = [Hit(festival[1], 1.0, 0.0, 0.0)]
     candidates, penalties = article_candidates(hits, {"f": festival}, 3, 0.02, 0.05)
-    context = select_context(candidates, weights_for(question), 20, penalties=penalties)
+    context = select_context(candidates, [weights_for(question)], 20, penalties=penalties)
     assert [item.hit.passage.id for item in context] == ["f-1"]
 
 
 def test_overlapping_sentences_of_neighbouring_passages_are_read_once() -> None:
     question = "新馆有多少个座位？"
     library = article("lib", "新馆建筑面积1万平方米。新馆共有座位800个。", "新馆共有座位800个。")
-    context = select_context([Hit(p, 1.0, 0.0, 0.0) for p in library], weights_for(question), 300)
+    context = select_context([Hit(p, 1.0, 0.0, 0.0) for p in library], [weights_for(question)], 300)
     read = "".join(item.excerpt for item in context)
     assert read.count("座位800个") == 1

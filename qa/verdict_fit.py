@@ -1,0 +1,199 @@
+"""Fit the answer verdict (qa/verdict.py) on the tune parts of recorded eval runs, and show
+its precision–recall on the holdout parts.
+
+    python -m qa.verdict_fit fit eval-out/V1      # writes qa/verdict_model.json
+    python -m qa.verdict_fit curve eval-out/V1    # holdout table for the current model
+
+A run folder holds one sub-folder per question set (``public``, ``seed_dev``, …) written by
+``archive-qa eval --out``; each question's record carries its candidates with their
+features and whether each would be a correct answer (DESIGN.md section 6). The threshold
+is the one that answers the tune questions best; the holdout parts are only reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.splits import read_splits
+from qa.verdict import FEATURES, GROUPS, MODEL_FILE, VerdictModel, group_of, load_verdict_model
+
+THRESHOLDS = [round(t, 2) for t in np.arange(0.05, 0.96, 0.05)]
+REGULARISATION = (0.1, 0.3, 1.0, 3.0)  # scikit-learn's C, chosen by cross-validation on tune
+FOLDS = 5
+
+
+@dataclass
+class Question:
+    set_name: str
+    id: str
+    type: str
+    answerable: bool
+    candidates: list[dict[str, Any]]  # features, correct
+
+
+def read_runs(run_dir: Path, part: str) -> list[Question]:
+    """The questions of ``part`` (tune | holdout) from every set folder of ``run_dir``."""
+    splits = read_splits()
+    questions = []
+    for folder in sorted(p for p in run_dir.iterdir() if (p / "questions.jsonl").exists()):
+        set_name = f"{folder.name}.jsonl"
+        if set_name not in splits:
+            continue
+        wanted = set(splits[set_name][part])
+        for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if row["id"] in wanted:
+                questions.append(
+                    Question(
+                        set_name,
+                        row["id"],
+                        row["type"],
+                        row["answerable"],
+                        row.get("verdict", {}).get("candidates", []),
+                    )
+                )
+    return questions
+
+
+def matrix(questions: list[Question], group: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = [c for q in questions for c in q.candidates if group_of(c["kind"]) == group]
+    x = np.array([[c["features"][name] for name in FEATURES[1:]] for c in rows], dtype=float)
+    y = np.array([bool(c["correct"]) for c in rows], dtype=int)
+    return x, y
+
+
+def decide(question: Question, model: VerdictModel, threshold: float) -> tuple[bool, bool]:
+    """(answered, correct) for a question under ``model`` at ``threshold``."""
+    scored = [(model.probability(c["kind"], c["features"]), c) for c in question.candidates]
+    best = max(scored, key=lambda item: item[0], default=None)
+    if best is None or best[0] < threshold:
+        return False, not question.answerable
+    return True, bool(best[1]["correct"])
+
+
+def fit_groups(questions: list[Question], regularisation: float) -> VerdictModel:
+    """One logistic regression per candidate group (the bias is its intercept)."""
+    from sklearn.linear_model import LogisticRegression
+
+    coefficients = {}
+    for group in GROUPS:
+        x, y = matrix(questions, group)
+        regression = LogisticRegression(C=regularisation, max_iter=5000).fit(x, y)
+        weights = [float(regression.intercept_[0]), *map(float, regression.coef_[0])]
+        coefficients[group] = dict(zip(FEATURES, weights, strict=True))
+    return VerdictModel(coefficients, 0.5, {})
+
+
+def accuracy(questions: list[Question], model: VerdictModel, threshold: float) -> float:
+    return sum(decide(q, model, threshold)[1] for q in questions) / len(questions)
+
+
+def cross_validate(questions: list[Question]) -> tuple[float, float, float]:
+    """(C, threshold, accuracy): the pair that answers held-out tune folds best."""
+    folds = [questions[n::FOLDS] for n in range(FOLDS)]
+    best = (0.0, 0.0, -1.0)
+    for regularisation in REGULARISATION:
+        scores = dict.fromkeys(THRESHOLDS, 0.0)
+        for n, held_out in enumerate(folds):
+            train = [q for m, fold in enumerate(folds) if m != n for q in fold]
+            model = fit_groups(train, regularisation)
+            for threshold in THRESHOLDS:
+                scores[threshold] += accuracy(held_out, model, threshold) * len(held_out)
+        for threshold, total in scores.items():
+            if total / len(questions) > best[2]:
+                best = (regularisation, threshold, total / len(questions))
+    return best
+
+
+def curve(questions: list[Question], model: VerdictModel) -> list[dict[str, float]]:
+    """Per threshold: accuracy, share answered, precision of the answers, and refusal
+    precision / recall (DESIGN.md section 6)."""
+    table = []
+    unanswerable = sum(not q.answerable for q in questions)
+    for threshold in THRESHOLDS:
+        outcomes = [(q, *decide(q, model, threshold)) for q in questions]
+        answered = [o for o in outcomes if o[1]]
+        refused = [o for o in outcomes if not o[1]]
+        true_refusals = sum(not q.answerable for q, _, _ in refused)
+        table.append(
+            {
+                "threshold": threshold,
+                "accuracy": round(sum(o[2] for o in outcomes) / len(outcomes), 4),
+                "answered": round(len(answered) / len(outcomes), 4),
+                "answer_precision": round(sum(o[2] for o in answered) / len(answered), 4)
+                if answered
+                else 1.0,
+                "refusal_precision": round(true_refusals / len(refused), 4) if refused else 1.0,
+                "refusal_recall": round(true_refusals / unanswerable, 4) if unanswerable else 1.0,
+            }
+        )
+    return table
+
+
+def fit(run_dir: Path) -> dict[str, Any]:
+    from sklearn import __version__ as sklearn_version
+
+    tune = read_runs(run_dir, "tune")
+    regularisation, threshold, cv_accuracy = cross_validate(tune)
+    model = fit_groups(tune, regularisation)
+    data = {
+        "version": int(dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")),
+        "features": list(FEATURES),
+        "coefficients": {
+            group: [round(model.coefficients[group][name], 6) for name in FEATURES]
+            for group in GROUPS
+        },
+        "threshold": threshold,
+        "info": {
+            "fitted_on": f"{run_dir.name}: tune parts of "
+            + ", ".join(sorted({q.set_name for q in tune})),
+            "questions": len(tune),
+            "candidates": sum(len(q.candidates) for q in tune),
+            "method": f"scikit-learn {sklearn_version} LogisticRegression per candidate group, "
+            f"C={regularisation} and threshold by {FOLDS}-fold cross-validation on tune",
+            "tune_cross_validated_accuracy": round(cv_accuracy, 4),
+            "tune_accuracy": round(accuracy(tune, model, threshold), 4),
+        },
+    }
+    MODEL_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    load_verdict_model.cache_clear()
+    return data
+
+
+def format_curve(table: list[dict[str, float]], chosen: float) -> str:
+    keys = list(table[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for row in table:
+        mark = " **←**" if row["threshold"] == chosen else ""
+        lines.append("| " + " | ".join(str(row[k]) for k in keys) + f"{mark} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa.verdict_fit", description=__doc__)
+    parser.add_argument("action", choices=["fit", "curve"])
+    parser.add_argument("run_dir", help="eval-out/<run>，含各测试集的 questions.jsonl")
+    parser.add_argument("--part", choices=["tune", "holdout"], default="holdout")
+    args = parser.parse_args(argv)
+    run_dir = Path(args.run_dir)
+    if args.action == "fit":
+        data = fit(run_dir)
+        print(json.dumps(data["info"], ensure_ascii=False, indent=1))
+        print(f"阈值 threshold {data['threshold']}；已写入 {MODEL_FILE}")
+    model = load_verdict_model()
+    questions = read_runs(run_dir, args.part)
+    print(f"\n{args.part}: {len(questions)} 题")
+    print(format_curve(curve(questions, model), model.threshold))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Recording a model's replies and replaying them (qa/model_tape.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+
+from qa.errors import ArchiveQAError
+from qa.model_tape import RecordingChatModel, ReplayChatModel, Tape
+
+
+def test_a_recorded_reply_is_replayed_for_the_same_prompt_only(tmp_path: Path) -> None:
+    inner = GenericFakeChatModel(messages=iter([AIMessage(content="往来酒店[1]。")]))
+    tape = Tape()
+    recorder = RecordingChatModel(inner=inner, tape=tape)
+    prompt = [HumanMessage(content="哪家酒店？")]
+    assert "".join(str(c.content) for c in recorder.stream(prompt)) == "往来酒店[1]。"
+    tape.write(tmp_path / "tape.json")
+
+    replay = ReplayChatModel(tape=Tape.read(tmp_path / "tape.json"))
+    assert replay.invoke(prompt).content == "往来酒店[1]。"
+    with pytest.raises(ArchiveQAError, match="重新录制"):
+        replay.invoke([HumanMessage(content="另一个问题？")])
+    assert replay.misses == 1
+
+
+def test_a_prompt_already_recorded_is_not_asked_again() -> None:
+    tape = Tape({})
+    inner = GenericFakeChatModel(messages=iter([AIMessage(content="第一次")]))
+    recorder = RecordingChatModel(inner=inner, tape=tape)
+    prompt = [HumanMessage(content="哪家酒店？")]
+    assert recorder.invoke(prompt).content == "第一次"
+    assert recorder.invoke(prompt).content == "第一次"  # the fake has no second reply
+    assert recorder.replayed == 1
