@@ -1,7 +1,9 @@
 """From a question (and chat history) to a checked answer with citations.
 
-question → prepare → condense (follow-ups) → retrieve → prompt → model (streamed) →
-citation check → refusal decision → `Answer`. Without a model, the answer is extractive.
+question → prepare → condense (follow-ups) → parts → retrieve → context → prompt → model
+(streamed) → citation check → candidates (the model's answer, repaired, two extracts) →
+verdict (qa/verdict.py: the best candidate, or a refusal) → `Answer`. Without a model the
+candidates are the extracts, judged by the same verdict.
 """
 
 from __future__ import annotations
@@ -124,6 +126,18 @@ class AnswerEvent:
     kind: Literal["queued", "standalone", "token", "answer"]
     text: str = ""
     answer: Answer | None = None
+
+
+@dataclass(frozen=True)
+class Grounds:
+    """What an answer is built on: the (standalone) question, its parts and token weights,
+    the retrieved passages and the context the model reads."""
+
+    question: str
+    context: list[ContextPassage]
+    weights: dict[str, float]
+    parts: list[QuestionPart]
+    retrieved: list[Hit]
 
 
 def final_answer(events: Iterable[AnswerEvent]) -> Answer:
@@ -272,20 +286,25 @@ class Answerer:
             notices=notices,
             leads=self._leads(found.hits),
         )
-        weights = self.retriever.term_weights(set(tokenize(query)))
-        context = self.context(hits, parts)
+        grounds = Grounds(
+            question=query,
+            context=self.context(hits, parts),
+            weights=self.retriever.term_weights(set(tokenize(query))),
+            parts=parts,
+            retrieved=hits,
+        )
         if self._nothing_relevant(standalone, hits):
             self._refuse(answer)
         elif self.model is None or problem:
-            self._extractive(answer, query, context, weights, parts, hits)
+            self._finish(answer, None, grounds)  # extractive candidates, the same verdict
         else:
             try:
-                yield from self._generate(answer, query, context, weights, parts, hits)
+                yield from self._generate(answer, grounds)
             except Exception as exc:  # any backend fault; the app keeps serving
                 reason = describe_failure(exc, self.settings)
                 logger.warning("answer generation failed: %s", reason)
                 answer.notices.append(f"{reason}；以下为摘录式回答")
-                self._extractive(answer, query, context, weights, parts, hits)
+                self._finish(answer, None, grounds)
         finished = time.perf_counter()
         answer.timings |= {
             "queue_s": round(queued_s, 3),
@@ -358,18 +377,10 @@ class Answerer:
             return False  # word coverage means little across languages; the model judges
         return max(hit.coverage for hit in hits) < self.settings.min_coverage
 
-    def _generate(
-        self,
-        answer: Answer,
-        question: str,
-        context: list[ContextPassage],
-        weights: dict[str, float],
-        parts: list[QuestionPart],
-        retrieved: list[Hit],
-    ) -> Iterator[AnswerEvent]:
-        """Stream the model's answer to ``question`` over ``context``."""
+    def _generate(self, answer: Answer, grounds: Grounds) -> Iterator[AnswerEvent]:
+        """Stream the model's answer to the question over the context."""
         messages = chat_prompt("answer").format_messages(
-            passages=format_passages(context), question=question
+            passages=format_passages(grounds.context), question=grounds.question
         )
         text = ""
         started = time.perf_counter()
@@ -387,33 +398,13 @@ class Answerer:
         stats = getattr(self.model, "last_stats", None)
         if stats:  # the local model says what it read and wrote
             answer.timings |= {f"model_{key}": value for key, value in stats.items()}
-        self._finish(answer, text, context, question, weights, parts, retrieved)
+        self._finish(answer, text, grounds)
 
-    def _extractive(
-        self,
-        answer: Answer,
-        question: str,
-        context: list[ContextPassage],
-        weights: dict[str, float],
-        parts: list[QuestionPart],
-        retrieved: list[Hit],
-    ) -> None:
-        """Without a model: the extractive candidates, judged by the same verdict."""
-        self._finish(answer, None, context, question, weights, parts, retrieved)
-
-    def _finish(
-        self,
-        answer: Answer,
-        raw: str | None,
-        context: list[ContextPassage],
-        question: str,
-        weights: dict[str, float],
-        parts: list[QuestionPart],
-        retrieved: list[Hit],
-    ) -> None:
+    def _finish(self, answer: Answer, raw: str | None, grounds: Grounds) -> None:
         """Build the candidate answers (the model's ``raw`` text checked and repaired, and
         two extractive ones), let the verdict pick one or refuse, attach the citations."""
-        hits = [item.hit for item in context]
+        question, weights, parts = grounds.question, grounds.weights, grounds.parts
+        hits = [item.hit for item in grounds.context]
         answer.passages = [{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)]
         bodies = {n: hit.passage.text for n, hit in enumerate(hits, 1)}
         sources = {n: format_passage(hit.passage) for n, hit in enumerate(hits, 1)}
@@ -427,8 +418,8 @@ class Answerer:
             dated_sentences=dated_sentences(
                 [(h.passage.title, h.passage.text, h.passage.date) for h in hits]
             ),
-            top_coverage=max((hit.coverage for hit in retrieved), default=0.0),
-            top_dense=max((hit.dense_score for hit in retrieved), default=0.0),
+            top_coverage=max((hit.coverage for hit in grounds.retrieved), default=0.0),
+            top_dense=max((hit.dense_score for hit in grounds.retrieved), default=0.0),
             model_refused=raw is not None and is_refusal(raw),
             date_anchor_coverage=self.settings.date_anchor_coverage,
         )

@@ -165,7 +165,9 @@ def _use_tape(args: argparse.Namespace, answerer: Any) -> Any:
     """Record the model's replies to a tape, or answer from one (qa/model_tape.py)."""
     from qa.model_tape import RecordingChatModel, ReplayChatModel, Tape
 
-    tape = Tape.read(Path(args.record_tape or args.replay_tape or ""))
+    if not (args.record_tape or args.replay_tape):
+        return None
+    tape = Tape.read(Path(args.record_tape or args.replay_tape))
     if args.replay_tape:
         if not tape.replies:
             raise ArchiveQAError("录制文件不存在或为空", source=args.replay_tape)

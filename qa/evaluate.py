@@ -422,7 +422,7 @@ def side_by_side(summaries: list[dict[str, Any]], names: list[str]) -> str:
     """The numeric figures two runs share, side by side, with the difference."""
     first, second = summaries
     keys = [k for k in first if isinstance(first[k], int | float) and k in second]
-    lines = [f"{'指标 metric':<20}{names[0]:>24}{names[1]:>24}{'差 diff':>12}"]
+    lines = [f"{'指标 metric':<20}{names[0]:>24}{names[1]:>24}{'右−左 diff':>12}"]
     for key in keys:
         a, b = first[key], second[key]
         if isinstance(b, int | float):
