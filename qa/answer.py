@@ -33,9 +33,8 @@ from qa.errors import ArchiveQAError
 from qa.extractive import MAX_SENTENCES as MAX_EXTRACT_SENTENCES
 from qa.extractive import extract
 from qa.llm import describe_failure, loop_cut, make_chat_model
-from qa.metrics import normalize
 from qa.parts import QuestionPart, question_parts
-from qa.prompts import chat_prompt, refusal_phrase, refusal_text
+from qa.prompts import chat_prompt, refusal_text
 from qa.question import PreparedQuestion, cjk_share, prepare_question
 from qa.repair import answer_echoes, restore_asked_detail
 from qa.retrieve import Filters, Hit, HybridRetriever, RetrievalResult
@@ -45,6 +44,7 @@ from qa.verdict import (
     Evidence,
     dated_sentences,
     detail_pattern,
+    is_refusal,
     judge,
     load_verdict_model,
     missing_parts,
@@ -52,16 +52,6 @@ from qa.verdict import (
 
 logger = logging.getLogger(__name__)
 
-# What small models write when the passages do not say (besides the exact refusal).
-_REFUSAL_SIGNS = (
-    "没有相关信息",
-    "没有提到",
-    "没有提及",
-    "未提及",
-    "未提到",
-    "无法回答",
-    "没有找到",
-)
 MAX_LEADS = 3
 QUEUE_POLL_S = 1.0  # how often a waiting question looks at its place in the queue
 
@@ -147,11 +137,6 @@ def final_answer(events: Iterable[AnswerEvent]) -> Answer:
         answer = event.answer or answer
     assert answer is not None
     return answer
-
-
-def is_refusal(text: str) -> bool:
-    flat = normalize(text)
-    return refusal_phrase() in flat or any(sign in flat for sign in _REFUSAL_SIGNS)
 
 
 def format_passage(passage: Passage, text: str | None = None) -> str:

@@ -24,10 +24,11 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from index.load import load_file
-from qa.answer import Answer, is_refusal
+from qa.answer import Answer
 from qa.errors import ArchiveQAError
 from qa.prompts import chat_prompt
 from qa.settings import Settings
+from qa.verdict import is_refusal
 
 # Chatchat's ChineseRecursiveTextSplitter separators (regular expressions, kept with the text).
 CHATCHAT_SEPARATORS = ["\n\n", "\n", "。|！|？", r"\.\s|\!\s|\?\s", r"；|;\s", r"，|,\s"]

@@ -47,8 +47,11 @@ from qa.context import weighted_coverage
 from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
 from qa.metrics import normalize
+from qa.prompts import refusal_phrase
 
 MODEL_FILE = Path(__file__).with_name("verdict_model.json")
+# What small models write when the passages do not say (besides the exact refusal).
+REFUSAL_SIGNS = ("没有相关信息", "没有提到", "没有提及", "未提及", "未提到", "无法回答", "没有找到")
 FEATURES = (
     "bias",
     "is_model",
@@ -137,7 +140,7 @@ def anchored_dates(claims: list[str], evidence: Evidence) -> bool:
 def features(candidate: Candidate, evidence: Evidence) -> dict[str, float]:
     """The candidate's features, each in about 0..1."""
     question = evidence.question
-    claims = [s for s in candidate.claims if not _refusal_like(s.text)]
+    claims = [s for s in candidate.claims if not is_refusal(s.text)]
     texts = [s.text for s in claims]
     quotes = " ".join(
         evidence.heads[s.cited[0]] + best_quote(s.text, evidence.bodies[s.cited[0]])
@@ -219,11 +222,11 @@ def _rules_pass(
     )
 
 
-def _refusal_like(text: str) -> bool:
+def is_refusal(text: str) -> bool:
+    """Does ``text`` say the passages do not tell (the exact refusal, or what small models
+    write instead)?"""
     flat = normalize(text)
-    return any(
-        sign in flat for sign in ("没有相关信息", "没有提到", "没有提及", "未提及", "无法回答")
-    )
+    return refusal_phrase() in flat or any(sign in flat for sign in REFUSAL_SIGNS)
 
 
 def dated_sentences(titled_texts: list[tuple[str, str, str | None]]) -> list[str]:
