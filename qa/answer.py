@@ -127,6 +127,7 @@ class Grounds:
     context: list[ContextPassage]
     weights: dict[str, float]
     parts: list[QuestionPart]
+    part_weights: list[dict[str, float]]
     retrieved: list[Hit]
 
 
@@ -271,11 +272,13 @@ class Answerer:
             notices=notices,
             leads=self._leads(found.hits),
         )
+        part_weights = self.part_weights(parts)
         grounds = Grounds(
             question=query,
-            context=self.context(hits, parts),
+            context=self.context(hits, part_weights),
             weights=self.retriever.term_weights(set(tokenize(query))),
             parts=parts,
+            part_weights=part_weights,
             retrieved=hits,
         )
         if self._nothing_relevant(standalone, hits):
@@ -325,21 +328,29 @@ class Answerer:
                 merged.setdefault(hit.passage.id, hit)
         return found, _drop_trailing_mastheads(list(merged.values())), parts
 
-    def context(self, hits: list[Hit], parts: list[QuestionPart]) -> list[ContextPassage]:
-        """What the model reads: the sentences that bear on each part of the question, from
-        every passage of the articles the best ``hits`` come from."""
+    def part_weights(self, parts: list[QuestionPart]) -> list[dict[str, float]]:
+        """IDF weights of each part's search tokens."""
+        return [self.retriever.term_weights(set(tokenize(part.query))) for part in parts]
+
+    def context(
+        self, hits: list[Hit], part_weights: list[dict[str, float]]
+    ) -> list[ContextPassage]:
+        """What the model reads: the sentences that bear on each part of the question (one
+        weight set per part), from every passage of the articles the best ``hits`` come
+        from."""
         settings = self.settings
         candidates, penalties = article_candidates(
             hits,
             self.retriever.index.article_passages,
-            settings.answer_articles * len(parts),
+            settings.answer_articles * len(part_weights),
             settings.context_rank_penalty,
             settings.context_sibling_penalty,
         )
-        budget = settings.answer_context_chars if len(parts) == 1 else settings.context_part_chars
+        several = len(part_weights) > 1
+        budget = settings.context_part_chars if several else settings.answer_context_chars
         return select_context(
             candidates,
-            [self.retriever.term_weights(set(tokenize(part.query))) for part in parts],
+            part_weights,
             budget,
             settings.context_repeat_weight,
             penalties=penalties,
@@ -397,7 +408,7 @@ class Answerer:
         evidence = Evidence(
             question=question,
             weights=weights,
-            part_weights=[self.retriever.term_weights(set(tokenize(p.query))) for p in parts],
+            part_weights=grounds.part_weights,
             bodies=bodies,
             heads={n: format_passage(hit.passage, "") for n, hit in enumerate(hits, 1)},
             dated_sentences=dated_sentences(

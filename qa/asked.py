@@ -109,11 +109,6 @@ def asked_focus(question: str) -> str | None:
     return None
 
 
-def mentions(word: str, text: str) -> bool:
-    """Does ``text`` name ``word``, or its first or last two characters ("经理" for "副总经理")?"""
-    return word in text or word[:2] in text or word[-2:] in text
-
-
 def asked_title(question: str) -> str | None:
     """The post whose holder ``question`` asks for ("团长" in "代表团团长是谁？"), or None
     when it asks for someone by what they did ("谁出席了仪式？")."""
@@ -129,7 +124,8 @@ def asked_title(question: str) -> str | None:
     return None
 
 
-def names_title(title: str, passages: str) -> bool:
-    """Do the passages name the post at all? Its first or last two characters are enough
-    ("部长" for "外交部长", "经理" for "副总经理", "主持" for "主持人")."""
-    return title[:2] in passages or title[-2:] in passages
+def names_title(word: str, text: str) -> bool:
+    """Does ``text`` name ``word`` (a post, or what a question asks about) at all? Its first
+    or last two characters are enough ("部长" for "外交部长", "经理" for "副总经理", "主持" for
+    "主持人")."""
+    return word[:2] in text or word[-2:] in text

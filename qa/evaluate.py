@@ -223,7 +223,7 @@ def context_reach(questions: list[dict[str, Any]], answerer: Answerer) -> dict[s
             continue
         query = condense(question["question"], question.get("history") or [], None)
         _, hits, parts = answerer.retrieve(query)
-        text = format_passages(answerer.context(hits, parts)) if hits else ""
+        text = format_passages(answerer.context(hits, answerer.part_weights(parts))) if hits else ""
         lengths.append(len(text))
         found = [supports(e["quote"], text) for e in question["evidence"]]
         for kind in ("全部 overall", question["type"]):

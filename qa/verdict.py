@@ -39,7 +39,6 @@ from qa.asked import (
     asks_list,
     asks_quantity,
     given_dates,
-    mentions,
     names_title,
 )
 from qa.citations import CheckedSentence, best_quote, content, split_sentences
@@ -185,7 +184,7 @@ def features(candidate: Candidate, evidence: Evidence) -> dict[str, float]:
         "title_missing": float(bool(title) and not names_title(title, passages)),
         "rules_pass": float(_rules_pass(candidate, claims, texts, evidence, passages)),
         "has_focus": float(focus is not None),
-        "focus_in_quote": float(focus is not None and mentions(focus, quotes)),
+        "focus_in_quote": float(focus is not None and names_title(focus, quotes)),
         "top_coverage": evidence.top_coverage,
         "top_dense": evidence.top_dense,
     }
