@@ -129,3 +129,92 @@ def names_title(word: str, text: str) -> bool:
     or last two characters are enough ("部长" for "外交部长", "经理" for "副总经理", "主持" for
     "主持人")."""
     return word[:2] in text or word[-2:] in text
+
+
+# The unit a "how many" question counts in, and the units an answer may print for it: "多少位
+# 老人" is answered by "位/名/人", not by "162个站点"; "花了多少钱" by an amount of 元.
+_UNIT_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("位", "名", "人"),
+    ("元", "块"),
+    ("平方米", "平米", "平方公里", "亩", "公顷"),
+    ("公里", "千米", "米"),
+    ("小时", "分钟", "天", "日", "周", "个月", "年"),
+    ("岁",),
+)
+_ASKED_UNIT = re.compile(
+    r"(?:多少|几)\s*(平方米|平方公里|公里|千米|小时|分钟|个月|周岁|万元|亿元|"
+    r"[个名家位项次间套张条座所支台辆元亩米户批期版届种人岁天倍层栋件场篇吨只架艘])"
+)
+_ASKED_UNIT_WORDS = (
+    (re.compile(r"多少钱|金额|花了多少|投资多少|多少资金"), ("元", "块")),
+    (re.compile(r"多大年纪|年龄"), ("岁",)),
+    (re.compile(r"多久|多长时间"), _UNIT_GROUPS[4]),
+    (re.compile(r"面积|多大"), _UNIT_GROUPS[2]),
+    (re.compile(r"多远|多长|多高|距离|射程|长度"), _UNIT_GROUPS[3]),
+)
+_NUMBER_HEAD = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两]+)\s*[万亿千百余多]*\s*"
+_TIME_OF_DAY = re.compile(r"\d+(?:\.\d+)?\s*(?:年|月|日|号|时|点|:|：|-)")
+
+
+def asked_units(question: str) -> tuple[str, ...]:
+    """The units an answer to a "how many / how much" ``question`` counts in ("位/名/人" for
+    "多少位老人"), or () when it asks for none."""
+    match = _ASKED_UNIT.search(question)
+    if match:
+        unit = match.group(1).removeprefix("万").removeprefix("亿").removeprefix("周")
+        return next((group for group in _UNIT_GROUPS if unit in group), (unit,))
+    return next((units for pattern, units in _ASKED_UNIT_WORDS if pattern.search(question)), ())
+
+
+def counted_pattern(question: str) -> re.Pattern[str] | None:
+    """What a sentence answering a "how many" ``question`` prints: a number in the asked
+    unit, or (no unit asked) a number that is not a date or a time of day."""
+    units = asked_units(question)
+    if units:
+        return re.compile(_NUMBER_HEAD + "(?:" + "|".join(units) + ")")
+    if asks_quantity(question):
+        return re.compile(r"\d+(?:\.\d+)?(?!\s*(?:年|月|日|号|时|点|:|：|-|\d))")
+    return None
+
+
+def prints_count(texts: list[str], question: str) -> bool:
+    """Does one of ``texts`` print a number in the unit the question asks for?"""
+    pattern = counted_pattern(question)
+    return pattern is not None and any(pattern.search(text) for text in texts)
+
+
+_NUMERAL = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
+_TAIL_CHARS = 3
+_WINDOW_CHARS = 10
+
+
+def relabelled_numbers(claims: list[str], passages: str, question: str) -> bool:
+    """Does a claim give a number the passages print, but about something else? "红星联盟
+    有1031名成员" where the passage says "1031家民营企业": the number is copied, the thing
+    counted is not. A number the passages never print is not judged here."""
+    asked = set(_NUMERAL.findall(question))
+    for claim in claims:
+        for match in _NUMERAL.finditer(claim):
+            number = match.group()
+            if number in asked:
+                continue
+            tail = _tail(claim, match.end())
+            if len(tail) < 2 or tail[0] in "年月日号":
+                continue
+            windows = [
+                passages[m.end() : m.end() + _WINDOW_CHARS]
+                for m in re.finditer(rf"(?<![\d.]){re.escape(number)}(?![\d.])", passages)
+            ]
+            if windows and not any(tail in w or tail[1:] in w for w in windows):
+                return True
+    return False
+
+
+def _tail(text: str, end: int) -> str:
+    """The few characters after a number, up to punctuation ("名成员" in "1031名成员。")."""
+    tail = ""
+    for ch in text[end:]:
+        if len(tail) == _TAIL_CHARS or not ch.isalnum():
+            break
+        tail += ch
+    return tail

@@ -38,8 +38,11 @@ from qa.asked import (
     asks_date,
     asks_list,
     asks_quantity,
+    counted_pattern,
     given_dates,
     names_title,
+    prints_count,
+    relabelled_numbers,
 )
 from qa.citations import CheckedSentence, best_quote, content, split_sentences
 from qa.context import weighted_coverage
@@ -78,8 +81,9 @@ FEATURES = (
     "rules_pass",
     "top_coverage",
     "top_dense",
+    "count_in_unit",
+    "number_relabelled",
 )
-DIGITS = re.compile(r"\d")
 
 
 @dataclass
@@ -187,6 +191,8 @@ def features(candidate: Candidate, evidence: Evidence) -> dict[str, float]:
         "focus_in_quote": float(focus is not None and names_title(focus, quotes)),
         "top_coverage": evidence.top_coverage,
         "top_dense": evidence.top_dense,
+        "count_in_unit": float(prints_count(texts, question)),
+        "number_relabelled": float(relabelled_numbers(texts, passages, question)),
     }
 
 
@@ -312,8 +318,5 @@ def missing_parts(candidate: Candidate, evidence: Evidence, part_texts: list[str
 
 def detail_pattern(question: str) -> re.Pattern[str] | None:
     """What the detail-extract candidate must print, when the question asks for it: a
-    date, "第N期", or a number in digits."""
-    detail = asked_detail(question)
-    if detail is None and asks_quantity(question):
-        return DIGITS
-    return detail
+    date, "第N期", or a number in the asked unit (not a date's digits)."""
+    return asked_detail(question) or counted_pattern(question)

@@ -9,9 +9,11 @@ from qa.asked import (
     asked_detail,
     asked_focus,
     asked_title,
+    asked_units,
     asks_quantity,
     given_dates,
     names_title,
+    relabelled_numbers,
 )
 
 
@@ -80,3 +82,28 @@ def test_adds_only_dates() -> None:
 )
 def test_asked_focus(question: str, focus: str | None) -> None:
     assert asked_focus(question) == focus
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("阳光老人家一共服务了多少位老人？", "名"),  # people: 位, 名 and 人 answer alike
+        ("往来酒店有多少间客房？", "间"),
+        ("改造一共花了多少钱？", "元"),
+        ("总投资多少万元？", "元"),
+        ("晴雨客厅的面积有多大？", "平方米"),
+        ("这项工程要多久完成？", "天"),
+        ("禾迈电力准备在哪个板块上市？", None),
+    ],
+)
+def test_asked_units(question: str, unit: str | None) -> None:
+    units = asked_units(question)
+    assert (unit in units) if unit else units == ()
+
+
+def test_relabelled_numbers_ignore_dates_and_numbers_the_passages_never_print() -> None:
+    passages = "2024年6月落地拱墅。共计出租2734间公寓。"
+    assert relabelled_numbers(["一共有2734间客房。"], passages, "有多少间客房？")
+    assert not relabelled_numbers(["出租了2734间公寓。"], passages, "有多少间公寓？")
+    assert not relabelled_numbers(["是在2024年6月落地的。"], passages, "什么时候落地？")
+    assert not relabelled_numbers(["一共有3000间客房。"], passages, "有多少间客房？")

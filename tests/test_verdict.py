@@ -125,6 +125,9 @@ def test_the_part_an_answer_does_not_touch_is_named() -> None:
         ("推进会是哪天开的？", "6月11日上午召开", "上午召开"),
         ("这期报纸是第几期？", "第27期", "第四版"),
         ("共有多少套公寓？", "2734套", "若干套"),
+        # the digits of a date are no count; the count must be in the asked unit
+        ("一共服务了多少位老人？", "服务老人1200余人", "1月8日下午设立162个站点"),
+        ("有多少人参加？", "参加者超过300人", "8月16日电"),
     ],
 )
 def test_the_detail_extract_prints_what_is_asked(question, printed, not_printed) -> None:
@@ -156,3 +159,25 @@ def test_focus_words_tie_an_answer_to_what_was_asked() -> None:
     rooms = features(candidate("客房配有刷脸入住系统[2]。", found, "extract"), found)
     assert flats["has_focus"] == rooms["has_focus"] == 1.0
     assert flats["focus_in_quote"] == 0.0 and rooms["focus_in_quote"] == 1.0
+
+
+STATIONS = [
+    "阳光老人家设立服务站点162个，其中1月8日新开12个。",
+    "红星联盟已完成1031家民营企业摸排。",
+]
+
+
+def test_a_count_in_another_unit_is_no_answer() -> None:
+    found = evidence("阳光老人家一共服务了多少位老人？", STATIONS)
+    stations = features(candidate("阳光老人家设立服务站点162个[1]。", found), found)
+    assert stations["quantity_printed"] == 1.0  # the number is printed, but it counts stations
+    assert stations["count_in_unit"] == 0.0
+    found = evidence("阳光老人家设立了多少个站点？", STATIONS)
+    assert features(candidate("设立服务站点162个[1]。", found), found)["count_in_unit"] == 1.0
+
+
+def test_a_printed_number_given_to_something_else() -> None:
+    found = evidence("红星联盟一共有多少名成员？", STATIONS)
+    members = features(candidate("红星联盟一共有1031名成员[2]。", found), found)
+    firms = features(candidate("红星联盟摸排了1031家民营企业[2]。", found), found)
+    assert members["number_relabelled"] == 1.0 and firms["number_relabelled"] == 0.0
