@@ -81,8 +81,8 @@ def remove_cjk_spaces(line: str, *, keep_byline: bool) -> str:
 
 def is_furniture(line: str) -> bool:
     """Page furniture: running heads, URLs, hotline numbers, QR and app blurbs, page numbers."""
-    if len(line) > _FURNITURE_MAX_CHARS and not _RUNNING_HEAD.search(line):
-        return False
+    if len(line) > _FURNITURE_MAX_CHARS and ("。" in line or not _RUNNING_HEAD.search(line)):
+        return False  # a long line is furniture only as a running head, never as prose
     return bool(_RUNNING_HEAD.search(line)) or any(p.search(line) for p in _FURNITURE)
 
 

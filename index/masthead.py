@@ -45,7 +45,14 @@ def _paper_candidate(line: str, known_papers: tuple[str, ...]) -> str | None:
     return name if _PAPER_NAME.match(name) else None
 
 
+# A line of prose (a full stop, or longer than any masthead line) is where content begins,
+# even when it opens with a date: a plain article file may be one dated paragraph.
+_MASTHEAD_LINE_MAX_CHARS = 160
+
+
 def _is_masthead_line(line: str, known_papers: tuple[str, ...]) -> bool:
+    if "。" in line or len(line) > _MASTHEAD_LINE_MAX_CHARS:
+        return False
     return bool(
         is_furniture(line)
         or _DATE.search(line)
