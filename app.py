@@ -177,7 +177,10 @@ def build_app(service: ArchiveService) -> gr.Blocks:
     def delete(names: list[str] | None) -> tuple[Any, ...]:
         if not names:
             return ("请先选择要删除的来源", *refresh())
-        missing = service.remove(names)
+        try:
+            missing = service.remove(names)
+        except ArchiveQAError as exc:
+            return (f"删除失败：{escape(exc.message)}", *refresh())
         lines = [f"- ✓ 已删除 {escape(n)}" for n in names if n not in missing]
         lines += [f"- ✗ {escape(n)}：索引中没有这个来源" for n in missing]
         return ("\n".join(lines), *refresh())

@@ -13,10 +13,11 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from index.build import model_id_of, refresh_passages
+from index.build import model_id_of, refresh_passages, remove_sources
 from index.parse import parse_issue
 from index.schema import Issue
 from index.store import IndexData, load_index, save_index
+from index.writer_lock import writer_lock
 from qa.errors import ArchiveQAError
 from qa.settings import Settings
 
@@ -108,11 +109,39 @@ def ingest(
     *,
     rebuild: bool = False,
     progress: bool = True,
+    action: str = "archive-qa ingest",
+    wait: bool = False,
 ) -> IngestReport:
     """Parse files and store them in the index; a re-ingested file replaces its old version.
 
     With `rebuild` the index starts over, but vectors of unchanged passages are reused.
+    Holds the index's writer lock throughout (``action`` names this writer to others;
+    ``wait`` queues behind a running one instead of refusing).
     """
+    with writer_lock(settings.index_dir, action, wait=wait):
+        return _ingest(paths, settings, embeddings, rebuild=rebuild, progress=progress)
+
+
+def remove(
+    settings: Settings, names: list[str], *, action: str = "archive-qa remove", wait: bool = False
+) -> list[str]:
+    """Delete sources from every part of the index; returns the names not found."""
+    with writer_lock(settings.index_dir, action, wait=wait):
+        data = load_index(settings.index_dir)
+        missing = remove_sources(data, names)
+        if len(missing) < len(set(names)):
+            save_index(settings.index_dir, data)
+        return missing
+
+
+def _ingest(
+    paths: list[Path],
+    settings: Settings,
+    embeddings: Embeddings,
+    *,
+    rebuild: bool,
+    progress: bool,
+) -> IngestReport:
     if rebuild:
         data = _previous_for_reuse(settings, model_id_of(embeddings))
         changed = {passage.source_file for passage in data.passages}

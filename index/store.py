@@ -242,6 +242,29 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(handle.fileno())
 
 
+def remove_leftovers(index_dir: Path) -> list[str]:
+    """Remove what an interrupted write left: staging folders, temporary manifests, and
+    generations the manifest does not name. Call only while holding the writer lock
+    (index/writer_lock.py). Returns the names removed. With no readable manifest the
+    generations are kept: they are what a repair can still read."""
+    removed = []
+    for path in [*index_dir.glob(".staging-*"), *index_dir.glob(f".{MANIFEST}.*")]:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path.name)
+    try:
+        current = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["generation_dir"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return removed
+    for folder in index_dir.glob("gen-*"):
+        if folder.name != current:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
+
+
 def save_index(index_dir: Path, data: IndexData) -> None:
     """Write `data` as a new generation, then switch the manifest to it atomically."""
     index_dir.mkdir(parents=True, exist_ok=True)

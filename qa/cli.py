@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.ingest import IngestReport, ingest
-from index.store import load_index, save_index
+from index.store import load_index
 from qa.errors import ArchiveQAError
 from qa.settings import PROJECT_ROOT, get_settings
 
@@ -52,7 +52,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     embeddings = load_embeddings(settings)
-    report = ingest([Path(p) for p in args.paths], settings, embeddings, rebuild=args.rebuild)
+    report = ingest(
+        [Path(p) for p in args.paths],
+        settings,
+        embeddings,
+        rebuild=args.rebuild,
+        action="archive-qa ingest " + " ".join(args.paths),
+        wait=args.wait,
+    )
     _print_report(report)
     print(
         f"段落 {report.passage_count} 个（新向量化 {report.embedded} 个）；索引目录：{settings.index_dir}"
@@ -61,14 +68,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from index.build import remove_sources
+    from index.ingest import remove
 
-    settings = get_settings()
-    data = load_index(settings.index_dir)
-    missing = remove_sources(data, args.sources)
+    action = "archive-qa remove " + " ".join(args.sources)
+    missing = remove(get_settings(), args.sources, action=action, wait=args.wait)
     removed = [name for name in args.sources if name not in missing]
-    if removed:
-        save_index(settings.index_dir, data)
     for name in removed:
         print(f"  ✓ 已删除 {name}")
     for name in missing:
@@ -298,6 +302,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+WAIT_HELP = "另一个写入（导入、删除）正在进行时排队等待，而不是立即退出 (wait for a running writer)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archive-qa",
@@ -309,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_parser = sub.add_parser("ingest", help="导入报纸文件或文件夹 (ingest files or folders)")
     ingest_parser.add_argument("paths", nargs="+", help="文件或文件夹 (.txt .md .html .htm .pdf)")
     ingest_parser.add_argument("--rebuild", action="store_true", help="清空索引后重建 (start over)")
+    ingest_parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
     ingest_parser.set_defaults(func=cmd_ingest)
 
     info_parser = sub.add_parser("info", help="列出已导入的来源和文章 (list sources)")
@@ -317,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     remove_parser = sub.add_parser("remove", help="从索引删除来源 (remove sources)")
     remove_parser.add_argument("sources", nargs="+", help="来源文件名（见 archive-qa info）")
+    remove_parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
     remove_parser.set_defaults(func=cmd_remove)
 
     ask_parser = sub.add_parser("ask", help="提问并显示带出处的回答 (ask a question)")

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.build import remove_sources
-from index.ingest import IngestReport, collect_files, ingest
-from index.store import IndexData, load_index, save_index
+from index.ingest import IngestReport, collect_files, ingest, remove
+from index.store import IndexData, load_index
 from qa.answer import (
     Answer,
     Answerer,
@@ -35,6 +34,10 @@ from qa.retrieve import Filters, build_retriever
 from qa.settings import Settings
 
 logger = logging.getLogger(__name__)
+# How the app names itself to another writer of the same index (index/writer_lock.py).
+WEB_UPLOAD = "网页上传导入"
+WEB_REMOVE = "网页删除来源"
+WEB_FIRST = "首次启动建索引"
 
 BACKEND_NAMES = {
     "local": "本地模型",
@@ -196,17 +199,17 @@ class ArchiveService:
                 shutil.copyfile(path, target)
             stored.append(target)
         with self._lock:
-            report = ingest(stored, self.settings, self.embeddings, progress=progress)
+            report = ingest(
+                stored, self.settings, self.embeddings, progress=progress, action=WEB_UPLOAD
+            )
             self._reload()
         return report
 
     def remove(self, names: list[str]) -> list[str]:
         """Delete sources from every part of the index; returns the names not found."""
         with self._lock:
-            data = load_index(self.settings.index_dir)
-            missing = remove_sources(data, names)
-            if len(missing) < len(names):
-                save_index(self.settings.index_dir, data)
+            missing = remove(self.settings, names, action=WEB_REMOVE)
+            if len(missing) < len(set(names)):
                 self._reload()
         return missing
 
@@ -230,7 +233,9 @@ class ArchiveService:
             for start in range(0, len(files), step):
                 batch = files[start : start + step]
                 with self._lock:
-                    report = ingest(batch, self.settings, self.embeddings, progress=False)
+                    report = ingest(
+                        batch, self.settings, self.embeddings, progress=False, action=WEB_FIRST
+                    )
                     self._reload()
                 for name, reason in report.skipped:
                     logger.warning("first start: %s not indexed: %s", name, reason)
