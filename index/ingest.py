@@ -16,7 +16,7 @@ from tqdm import tqdm
 from index.build import model_id_of, refresh_passages, remove_sources
 from index.parse import parse_issue
 from index.schema import Issue
-from index.store import IndexData, load_index, save_index
+from index.store import IndexData, load_index, newest_generation, save_index
 from index.writer_lock import writer_lock
 from qa.errors import ArchiveQAError
 from qa.settings import Settings
@@ -175,14 +175,7 @@ def _previous_for_reuse(settings: Settings, model_id: str) -> IndexData:
     try:
         previous = load_index(settings.index_dir)
     except ArchiveQAError:
-        return IndexData(generation=_generation_of(settings.index_dir))
+        return IndexData(generation=newest_generation(settings.index_dir))
     if previous.embedding_model != model_id:
         return IndexData(generation=previous.generation)
     return previous
-
-
-def _generation_of(index_dir: Path) -> int:
-    numbers = [
-        int(p.name.split("-")[1]) for p in index_dir.glob("gen-*") if p.name.split("-")[1].isdigit()
-    ]
-    return max(numbers, default=0)

@@ -17,6 +17,7 @@ point leaves the previous manifest pointing at a complete generation.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -46,7 +47,7 @@ ISSUES_FILE = "issues.jsonl"
 PASSAGES_FILE = "passages.jsonl"
 VECTORS_FILE = "vectors.faiss"
 BM25_DIR = "bm25"
-REBUILD_HINT = "重建索引：archive-qa ingest --rebuild 路径…"
+REPAIR_HINT = "修复索引：archive-qa check --repair（或重新导入：archive-qa ingest --rebuild 路径…）"
 # bm25s's own defaults: what indexes were built with before manifests recorded k1 and b.
 LEGACY_BM25_PARAMS = (1.5, 0.75)
 
@@ -132,7 +133,7 @@ class IndexData:
         if self.passages and self.embedding_model and self.embedding_model != model_id:
             raise ArchiveQAError(
                 f"索引由嵌入模型“{self.embedding_model}”建立，当前配置的是“{model_id}”，向量不可混用。"
-                f"{REBUILD_HINT}（或把 ARCHIVE_QA_EMBEDDING_BACKEND 改回原值）"
+                f"{REPAIR_HINT}（或把 ARCHIVE_QA_EMBEDDING_BACKEND 改回原值）"
             )
 
 
@@ -170,15 +171,16 @@ def load_index(index_dir: Path) -> IndexData:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ArchiveQAError(
-            f"索引清单损坏（{exc}）。{REBUILD_HINT}", source=str(manifest_path)
+            f"索引清单损坏（{exc}）。{REPAIR_HINT}", source=str(manifest_path)
         ) from exc
     version = manifest.get("schema_version")
     if version != SCHEMA_VERSION:
         raise ArchiveQAError(
-            f"索引格式版本为 {version}，本程序需要 {SCHEMA_VERSION}。{REBUILD_HINT}",
+            f"索引格式版本为 {version}，本程序需要 {SCHEMA_VERSION}。{REPAIR_HINT}",
             source=str(index_dir),
         )
     folder = index_dir / manifest.get("generation_dir", "")
+    _verify_files(folder, manifest.get("files"))
     try:
         issues = {issue["file"]: issue for issue in _read_jsonl(folder / ISSUES_FILE)}
         rows = _read_jsonl(folder / PASSAGES_FILE)
@@ -188,7 +190,7 @@ def load_index(index_dir: Path) -> IndexData:
         bm25 = bm25s.BM25.load(str(folder / BM25_DIR), show_progress=False) if passages else None
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
         raise ArchiveQAError(
-            f"索引数据损坏或缺失（{exc}）。{REBUILD_HINT}", source=str(folder)
+            f"索引数据损坏或缺失（{exc}）。{REPAIR_HINT}", source=str(folder)
         ) from exc
     vectors = (
         faiss_index.reconstruct_n(0, faiss_index.ntotal)
@@ -201,7 +203,7 @@ def load_index(index_dir: Path) -> IndexData:
         or len(vectors) != len(passages)
         or (passages and vectors.shape[1] != expected_dimension)
     ):
-        raise ArchiveQAError(f"索引清单与数据不一致。{REBUILD_HINT}", source=str(index_dir))
+        raise ArchiveQAError(f"索引清单与数据不一致。{REPAIR_HINT}", source=str(index_dir))
     return IndexData(
         issues=issues,
         passages=passages,
@@ -217,6 +219,33 @@ def load_index(index_dir: Path) -> IndexData:
         faiss_index=faiss_index,
         bm25=bm25,
     )
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file of a generation folder, by relative path."""
+    digests = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digests[path.relative_to(folder).as_posix()] = digest.hexdigest()
+    return digests
+
+
+def _verify_files(folder: Path, expected: dict[str, str] | None) -> None:
+    """A truncated or altered data file is refused before it is read (FAISS reads altered
+    vectors without complaint). Manifests written before checksums were kept skip this."""
+    if expected is None:
+        return
+    actual = file_digests(folder) if folder.is_dir() else {}
+    damaged = sorted(name for name in expected if actual.get(name) != expected[name])
+    if damaged:
+        missing = [name for name in damaged if name not in actual]
+        what = "缺失" if len(missing) == len(damaged) else "损坏或被改动"
+        raise ArchiveQAError(
+            f"索引数据文件{what}：{', '.join(damaged[:3])}。{REPAIR_HINT}", source=str(folder)
+        )
 
 
 def _write_generation(folder: Path, data: IndexData) -> None:
@@ -242,11 +271,19 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(handle.fileno())
 
 
+def newest_generation(index_dir: Path) -> int:
+    """The highest generation number of the folders present (0 when none)."""
+    numbers = [
+        int(p.name.split("-")[1]) for p in index_dir.glob("gen-*") if p.name.split("-")[1].isdigit()
+    ]
+    return max(numbers, default=0)
+
+
 def remove_leftovers(index_dir: Path) -> list[str]:
     """Remove what an interrupted write left: staging folders, temporary manifests, and
     generations the manifest does not name. Call only while holding the writer lock
-    (index/writer_lock.py). Returns the names removed. With no readable manifest the
-    generations are kept: they are what a repair can still read."""
+    (index/writer_lock.py). Returns the names removed. Without a readable manifest that
+    names an existing generation, the generations are kept: a repair reads them."""
     removed = []
     for path in [*index_dir.glob(".staging-*"), *index_dir.glob(f".{MANIFEST}.*")]:
         if path.is_dir():
@@ -258,6 +295,8 @@ def remove_leftovers(index_dir: Path) -> list[str]:
         current = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["generation_dir"]
     except (OSError, ValueError, KeyError, TypeError):
         return removed
+    if not (index_dir / str(current)).is_dir():
+        return removed  # the manifest is wrong, not the folders: keep them for a repair
     for folder in index_dir.glob("gen-*"):
         if folder.name != current:
             shutil.rmtree(folder, ignore_errors=True)
@@ -275,6 +314,7 @@ def save_index(index_dir: Path, data: IndexData) -> None:
         staging.chmod(0o755)
         _write_generation(staging, data)
         _fsync_tree(staging)
+        digests = file_digests(staging)
         if final_dir.exists():  # left over from a crash after staging, before the manifest
             shutil.rmtree(final_dir)
         os.replace(staging, final_dir)
@@ -292,6 +332,7 @@ def save_index(index_dir: Path, data: IndexData) -> None:
         "embedding": {"model": data.embedding_model, "dimension": data.dimension},
         "chunker": data.chunker,
         "bm25": {"k1": data.bm25_params[0], "b": data.bm25_params[1]},
+        "files": digests,
         "counts": {
             "sources": len(data.issues),
             "articles": data.article_count,
@@ -301,6 +342,7 @@ def save_index(index_dir: Path, data: IndexData) -> None:
             name: {
                 "passages": passage_counts.get(name, 0),
                 "content_hash": issue["content_hash"],
+                "path": issue.get("path"),
                 "paper": issue.get("paper"),
                 "date": issue.get("date"),
                 "articles": len(issue["articles"]),

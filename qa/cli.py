@@ -47,6 +47,11 @@ def _print_report(report: IngestReport) -> None:
         print(f"  ✗ {name}：{reason}")
 
 
+def _name_paths(paths: list[str]) -> str:
+    """ "seeds/" or "a.txt 等 12 个": what a running writer is doing, in a line."""
+    return paths[0] if len(paths) == 1 else f"{paths[0]} 等 {len(paths)} 个"
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from qa.embed import load_embeddings
 
@@ -57,7 +62,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         settings,
         embeddings,
         rebuild=args.rebuild,
-        action="archive-qa ingest " + " ".join(args.paths),
+        action=f"archive-qa ingest {_name_paths(args.paths)}",
         wait=args.wait,
     )
     _print_report(report)
@@ -70,7 +75,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     from index.ingest import remove
 
-    action = "archive-qa remove " + " ".join(args.sources)
+    action = f"archive-qa remove {_name_paths(args.sources)}"
     missing = remove(get_settings(), args.sources, action=action, wait=args.wait)
     removed = [name for name in args.sources if name not in missing]
     for name in removed:
@@ -241,6 +246,32 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from qa.embed import load_embeddings
+
+    settings = get_settings()
+    if args.repair:
+        from index.repair import repair_index
+
+        report = repair_index(settings, load_embeddings(settings), wait=args.wait)
+        if report.problem is None:
+            print(f"索引完好：{len(report.sources)} 个来源（{settings.index_dir}）")
+            return 0
+        print(f"发现问题：{report.problem}")
+        print(f"已修复：{len(report.sources)} 个来源重新建立索引")
+        for name in report.reparsed:
+            print(f"  ↻ {name}：从原文件重新读取")
+        for name in report.lost:
+            print(f"  ✗ {name}：无法恢复，请重新导入（archive-qa ingest 文件）")
+        return 1 if report.lost else 0
+    from qa.reliability.run import print_rows, run_checks
+
+    rows, path = run_checks(settings, Path(args.out), kills=args.kills, quick=args.quick)
+    print_rows(rows)
+    print(f"报告：{path}")
+    return 0 if all(row.ok for row in rows) else 1
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     data = load_index(get_settings().index_dir)
     issues = [data.issues[name] for name in sorted(data.issues)]
@@ -327,6 +358,18 @@ def build_parser() -> argparse.ArgumentParser:
     remove_parser.add_argument("sources", nargs="+", help="来源文件名（见 archive-qa info）")
     remove_parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
     remove_parser.set_defaults(func=cmd_remove)
+
+    check_parser = sub.add_parser(
+        "check", help="可靠性检查，或用 --repair 修复损坏的索引 (reliability checks / repair)"
+    )
+    check_parser.add_argument(
+        "--repair", action="store_true", help="检查当前索引，损坏时用其中仍可读的内容重建"
+    )
+    check_parser.add_argument("--quick", action="store_true", help="短版（make test 用）")
+    check_parser.add_argument("--kills", type=int, default=20, help="kill -9 的次数")
+    check_parser.add_argument("--out", default="reliability", help="写出 reliability.json 的目录")
+    check_parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
+    check_parser.set_defaults(func=cmd_check)
 
     ask_parser = sub.add_parser("ask", help="提问并显示带出处的回答 (ask a question)")
     ask_parser.add_argument("question", help='问题，例如 "瓜山未来社区建成开放的是哪家酒店？"')

@@ -89,8 +89,12 @@ class ArchiveService:
         backend: str | None = None,
         embeddings: Any = None,
         data: IndexData | None = None,
+        index_problem: str | None = None,
     ) -> None:
         self.settings = settings
+        # Why the index on disk could not be opened; the app then serves an empty index,
+        # says so in its status line, and tries the disk again on each question.
+        self.index_problem = index_problem
         self.embeddings = embeddings if embeddings is not None else load_embeddings(settings)
         self._lock = threading.Lock()  # one writer at a time (ingest, delete)
         data = data if data is not None else load_index(settings.index_dir)
@@ -110,11 +114,24 @@ class ArchiveService:
     def stream(
         self, question: str, history: list[dict[str, Any]], filters: Filters | None = None
     ) -> Iterator[AnswerEvent]:
+        self._retry_broken_index()
         indexing = self.first_start
         for event in self.answerer.stream(question, history, filters):
             if event.answer is not None and indexing is not None:
                 event.answer.notices.append(f"{indexing.describe()}；回答只基于已建好的部分")
             yield event
+
+    def _retry_broken_index(self) -> None:
+        """Open the index again if it was broken (it may have been repaired since)."""
+        if self.index_problem is None:
+            return
+        with self._lock:
+            try:
+                self._reload()
+            except ArchiveQAError as exc:
+                self.index_problem = exc.message
+                raise ArchiveQAError(f"索引不可用：{exc.message}") from exc
+            self.index_problem = None
 
     def ask(self, question: str, history: list[dict[str, Any]]) -> Answer:
         """The finished answer of `stream` (for the API)."""
@@ -182,6 +199,8 @@ class ArchiveService:
             backend = f"摘录式：{problem}"
         data = self.index
         first_start = f"{self.first_start.describe()} ｜ " if self.first_start else ""
+        if self.index_problem:
+            first_start = f"索引不可用：{self.index_problem} ｜ " + first_start
         return (
             f"{first_start}回答：{backend} ｜ 索引：{len(data.issues)} 期报纸、{data.article_count} 篇文章、"
             f"{len(data.passages)} 个段落 ｜ 向量模型：{self.embeddings.model_id}"
@@ -270,7 +289,14 @@ def open_service(
     """The service over ``settings.index_dir``; an empty index is first built from the seeds,
     before returning, or with ``background`` while the service already answers."""
     embeddings = load_embeddings(settings)
-    data = load_index(settings.index_dir)
+    try:
+        data = load_index(settings.index_dir)
+        data.check_model(embeddings.model_id)
+    except ArchiveQAError as exc:
+        if not background:
+            raise
+        logger.error("index unavailable: %s", exc)  # the app starts and says so
+        return ArchiveService(settings, backend, embeddings, IndexData(), exc.message)
     if not data.passages:
         seeds = settings.seeds_dir
         if not seeds.is_dir():

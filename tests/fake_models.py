@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -58,3 +59,10 @@ class QueuedEchoModel(EchoBestSentenceModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     queue: TurnQueue = Field(default_factory=TurnQueue)
+
+
+class NamedFakeEmbedding(DeterministicFakeEmbedding):
+    """Deterministic vectors under a model name (the service refuses an index of another
+    embedding model)."""
+
+    model_id: str = "fake@16"

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from index.ingest import ingest
 from index.store import load_index
@@ -28,6 +27,7 @@ from qa.model_setup import check_llm_runtime, run_self_check
 from qa.service import ArchiveService
 from qa.settings import Settings
 from tests.conftest import SEEDS
+from tests.fake_models import NamedFakeEmbedding
 
 AMX_XEON = frozenset(
     ["avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "amx_tile", "amx_int8", "amx_bf16"]
@@ -58,10 +58,6 @@ def test_exit_codes_in_words() -> None:
     assert describe_exit(-signal.SIGSEGV) == "段错误，SIGSEGV"
     assert describe_exit(-signal.SIGKILL) == "被强制结束，SIGKILL"
     assert describe_exit(3) == "退出码 3"
-
-
-class NamedFakeEmbedding(DeterministicFakeEmbedding):
-    model_id: str = "fake@16"  # the service refuses an index of another embedding model
 
 
 def _fake_model(tmp_path: Path) -> Path:

@@ -95,7 +95,18 @@ def test_missing_data_files_are_a_clear_error(settings: Settings) -> None:
     ingest([SEEDS], settings, FAKE, progress=False)
     for generation in settings.index_dir.glob("gen-*"):
         (generation / "passages.jsonl").unlink()
-    with pytest.raises(ArchiveQAError, match="损坏或缺失"):
+    with pytest.raises(ArchiveQAError, match=r"缺失：passages.jsonl.*check --repair"):
+        load_index(settings.index_dir)
+
+
+def test_an_altered_vector_file_is_refused(settings: Settings) -> None:
+    """FAISS reads altered vectors without complaint; the manifest's checksums do not."""
+    ingest([SEEDS], settings, FAKE, progress=False)
+    (vectors,) = settings.index_dir.glob("gen-*/vectors.faiss")
+    data = bytearray(vectors.read_bytes())
+    data[-100] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    with pytest.raises(ArchiveQAError, match=r"vectors\.faiss"):
         load_index(settings.index_dir)
 
 

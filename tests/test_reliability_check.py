@@ -1,0 +1,45 @@
+"""`archive-qa check --quick`, the short version of the reliability report, with the real
+embedding model: two writers, kill -9 during ingest and remove, damaged index and model
+files, plain-text articles. Every row must pass and the report must be written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_quick_reliability_check_passes(tmp_path: Path) -> None:
+    if not (ROOT / "models" / "multilingual-e5-small").is_dir():
+        pytest.skip("嵌入模型未准备（make setup）")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qa.cli",
+            "check",
+            "--quick",
+            "--kills",
+            "3",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
+    report = json.loads((tmp_path / "reliability.json").read_text(encoding="utf-8"))
+    failed = [row for row in report["rows"] if not row["ok"]]
+    assert result.returncode == 0 and not failed, failed or result.stderr[-2000:]
+    scenarios = {row["scenario"] for row in report["rows"]}
+    assert {"两个写入", "kill -9", "损坏的索引", "损坏的模型", "不丢文本"} <= scenarios
+    assert sum(row["scenario"] == "kill -9" for row in report["rows"]) == 3
+    assert (tmp_path / "reliability.md").read_text(encoding="utf-8").startswith("| 场景 |")
