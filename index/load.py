@@ -87,7 +87,7 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
         pass
     best = from_bytes(data).best()
     if best is None or best.encoding is None:
-        raise ArchiveQAError("无法识别文件编码（支持 UTF-8、GB18030/GBK、UTF-16）", source=name)
+        return _mostly_utf8(data, name)
     encoding = "gb18030" if best.encoding.replace("_", "").lower() in _GB_FAMILY else best.encoding
     try:
         text = data.decode(encoding)
@@ -96,6 +96,21 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
     if _control_ratio(text) > 0.02:
         raise ArchiveQAError("内容含大量控制字符，可能是二进制文件或编码损坏", source=name)
     return text, encoding
+
+
+# A UTF-8 file with a few damaged bytes (a bad copy, a cut download) keeps its text: the
+# damaged bytes become U+FFFD, and only past this count or share is it refused.
+MAX_DAMAGED_CHARS = 16
+MAX_DAMAGED_SHARE = 0.002
+
+
+def _mostly_utf8(data: bytes, name: str) -> tuple[str, str]:
+    text = data.decode("utf-8", errors="replace")
+    damaged = text.count("\ufffd")
+    if damaged > max(MAX_DAMAGED_CHARS, MAX_DAMAGED_SHARE * len(text)):
+        raise ArchiveQAError("无法识别文件编码（支持 UTF-8、GB18030/GBK、UTF-16）", source=name)
+    log.warning("%s：%d 处损坏的 UTF-8 字节已替换为 �", name, damaged)
+    return text, f"utf-8（{damaged} 处损坏字节已替换）"
 
 
 def _control_ratio(text: str) -> float:

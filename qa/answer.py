@@ -53,6 +53,7 @@ from qa.verdict import (
 logger = logging.getLogger(__name__)
 
 MAX_LEADS = 3
+FOREIGN_WITHOUT_MODEL = "摘录式回答（没有语言模型）只能回答中文提问，请用中文再问一次"
 QUEUE_POLL_S = 1.0  # how often a waiting question looks at its place in the queue
 
 
@@ -281,7 +282,12 @@ class Answerer:
             part_weights=part_weights,
             retrieved=hits,
         )
-        if self._nothing_relevant(standalone, hits):
+        if helper is None and cjk_share(query) < 0.5:
+            # Extracts match words; a question in another language shares none with the
+            # archive, and no model is there to translate it.
+            answer.notices.append(FOREIGN_WITHOUT_MODEL)
+            self._refuse(answer)
+        elif self._nothing_relevant(standalone, hits):
             self._refuse(answer)
         elif self.model is None or problem:
             self._finish(answer, None, grounds)  # extractive candidates, the same verdict

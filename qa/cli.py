@@ -266,7 +266,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1 if report.lost else 0
     from qa.reliability.run import print_rows, run_checks
 
-    rows, path = run_checks(settings, Path(args.out), kills=args.kills, quick=args.quick)
+    rows, path = run_checks(
+        settings, Path(args.out), kills=args.kills, quick=args.quick, only=args.only
+    )
     print_rows(rows)
     print(f"报告：{path}")
     return 0 if all(row.ok for row in rows) else 1
@@ -333,6 +335,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# The scenarios of `archive-qa check` (qa/reliability/run.py SCENARIOS), named here so that
+# the parser does not import them.
+CHECK_SCENARIOS = (
+    "writers", "crash", "corrupt", "bad_input", "hostile", "plain_text", "load_extractive", "load_local",
+)  # fmt: skip
 WAIT_HELP = "另一个写入（导入、删除）正在进行时排队等待，而不是立即退出 (wait for a running writer)"
 
 
@@ -367,6 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check_parser.add_argument("--quick", action="store_true", help="短版（make test 用）")
     check_parser.add_argument("--kills", type=int, default=20, help="kill -9 的次数")
+    check_parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=CHECK_SCENARIOS,
+        help="只跑这些场景 (writers crash corrupt bad_input hostile plain_text load_extractive load_local)",
+    )
     check_parser.add_argument("--out", default="reliability", help="写出 reliability.json 的目录")
     check_parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
     check_parser.set_defaults(func=cmd_check)

@@ -22,11 +22,14 @@ class PreparedQuestion:
 
 
 def prepare_question(raw: str | None, max_chars: int) -> PreparedQuestion:
-    """Strip, refuse an empty question, cut an over-long one (with a notice) and convert
-    traditional characters to simplified ones, as the archive is printed in simplified."""
-    text = (raw or "").strip()
+    """Drop control characters, refuse a question with nothing to search for, cut an
+    over-long one (with a notice) and convert traditional characters to simplified ones, as
+    the archive is printed in simplified."""
+    text = "".join(ch for ch in (raw or "") if ch.isprintable() or ch in "\n\t").strip()
     if not text:
         raise ArchiveQAError("问题是空的，请输入要查询的内容")
+    if not any(ch.isalnum() for ch in text):
+        raise ArchiveQAError("问题里没有可查询的文字（只有标点或表情），请用文字描述要查询的内容")
     notices = []
     if len(text) > max_chars:
         notices.append(f"问题太长（{len(text)} 字），只使用了前 {max_chars} 字")

@@ -46,12 +46,21 @@ BACKEND_NAMES = {
 }
 
 
+MAX_NAME_CHARS = 120
+MAX_SUFFIX_CHARS = 10
+
+
 def safe_file_name(name: str) -> str:
     """A file name without path parts or characters that mean something to a shell or HTML."""
     base = Path(name.replace("\\", "/")).name
     base = unicodedata.normalize("NFKC", base)
     base = re.sub(r"[^\w.\-]+", "_", base).strip("._") or "upload"
-    return base[:120]
+    suffix = Path(base).suffix[:MAX_SUFFIX_CHARS]
+    return (
+        base[: MAX_NAME_CHARS - len(suffix)].rstrip(".") + suffix
+        if len(base) > MAX_NAME_CHARS
+        else base
+    )
 
 
 # First start indexes the seeds in this many saved steps, so questions asked meanwhile find

@@ -154,6 +154,18 @@ def test_bad_questions(retriever) -> None:
     assert len(long.question) == 500 and "问题太长（100000 字）" in long.notices[0]
     traditional = answerer(retriever, None).ask("瓜山未來社區民宿組團一期建成開放的是哪家酒店？")
     assert traditional.question == QUESTION and "往来酒店" in traditional.text
+    for nothing_to_search in ("？？！。", "🌸🌳🤔"):
+        with pytest.raises(ArchiveQAError, match="没有可查询的文字"):
+            answerer(retriever, None).ask(nothing_to_search)
+    controlled = answerer(retriever, None).ask(
+        "瓜山\x00未来社区民宿组团\x07一期建成开放的是哪家酒店？"
+    )
+    assert controlled.question == QUESTION and "往来酒店" in controlled.text
+
+
+def test_a_foreign_question_without_a_model_is_refused_with_the_reason(retriever) -> None:
+    answer = answerer(retriever, None).ask("Which hotel opened in the Guashan community?")
+    assert answer.refused and "只能回答中文提问" in answer.notices[-1]
 
 
 def test_condense_with_a_model_and_its_fallbacks() -> None:

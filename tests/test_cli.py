@@ -135,3 +135,25 @@ def test_eval_on_empty_index_is_a_clear_error(
     test_set.write_text('{"question": "问题"}\n', encoding="utf-8")
     assert main(["eval", str(test_set)]) == 2
     assert "索引为空" in capsys.readouterr().err
+
+
+def test_the_check_command_names_every_scenario() -> None:
+    from qa.cli import CHECK_SCENARIOS
+    from qa.reliability.run import SCENARIOS
+
+    assert set(CHECK_SCENARIOS) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "stored"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\\\..\\\\windows\\\\evil.html", "evil.html"),
+        ("<img src=x onerror=alert(1)>.txt", "img_src_x_onerror_alert_1_.txt"),
+        ("a" * 200 + ".pdf", "a" * 116 + ".pdf"),
+    ],
+)
+def test_upload_names_lose_path_parts_and_keep_their_type(uploaded: str, stored: str) -> None:
+    from qa.service import safe_file_name
+
+    assert safe_file_name(uploaded) == stored

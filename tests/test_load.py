@@ -119,3 +119,19 @@ def test_undecodable_bytes_are_refused() -> None:
     garbage = bytes([0x81, 0x30, 0xFF, 0xFE, 0x07, 0x08] * 500)
     with pytest.raises(ArchiveQAError):
         decode_bytes(garbage, "garbage.txt")
+
+
+def test_a_few_damaged_utf8_bytes_keep_the_text(tmp_path: Path, settings: Settings) -> None:
+    text = "临江区召开老旧小区改造推进会。会议要求年底前完成改造。"
+    path = tmp_path / "damaged.txt"
+    raw = text.encode("utf-8")
+    path.write_bytes(raw[:12] + b"\xff\xfe" + raw[12:])
+    loaded = load_file(path, settings)
+    assert "年底前完成改造" in loaded.text and "损坏字节已替换" in loaded.encoding
+
+
+def test_mostly_damaged_bytes_are_still_refused(tmp_path: Path, settings: Settings) -> None:
+    path = tmp_path / "junk.txt"
+    path.write_bytes(bytes(range(0x80, 0x100)) * 40)
+    with pytest.raises(ArchiveQAError):
+        load_file(path, settings)

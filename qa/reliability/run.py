@@ -1,30 +1,67 @@
-"""Run every reliability scenario in a scratch folder and write the report."""
+"""Run the reliability scenarios in a scratch folder and write the report."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from index.ingest import ingest
 from qa.embed import load_embeddings
+from qa.reliability.bad_input import bad_input_rows
 from qa.reliability.corrupt import corrupt_rows
 from qa.reliability.crash import crash_rows
+from qa.reliability.hostile import hostile_rows
+from qa.reliability.load import load_rows
 from qa.reliability.plain_text import plain_text_rows
 from qa.reliability.report import Row, table, write_report
 from qa.reliability.scratch import Scratch, plain_article_files
 from qa.reliability.writers import writer_rows
 from qa.settings import PROJECT_ROOT, Settings
 
+LOAD_USERS = 20
+LOAD_SECONDS = 120
 CRUD_DOCS = PROJECT_ROOT.parent / "shared" / "bench" / "crud" / "docs.jsonl"
+Scenario = Callable[[Scratch, Path, int, bool], list[Row]]
+
+# name → scenario(scratch, base index, kills, quick); `quick` is the short version that
+# `make test` runs.
+SCENARIOS: dict[str, Scenario] = {
+    "writers": lambda s, base, kills, quick: writer_rows(s, base),
+    "crash": lambda s, base, kills, quick: crash_rows(s, base, kills),
+    "corrupt": lambda s, base, kills, quick: corrupt_rows(s, base, quick),
+    "bad_input": lambda s, base, kills, quick: bad_input_rows(s, base),
+    "hostile": lambda s, base, kills, quick: hostile_rows(s, base, quick),
+    "plain_text": lambda s, base, kills, quick: plain_text_rows(
+        CRUD_DOCS, s.root / "plain", s.settings, 300 if quick else 3000
+    ),
+    "load_extractive": lambda s, base, kills, quick: load_rows(
+        s, base, "none", LOAD_USERS, 10 if quick else LOAD_SECONDS, None
+    ),
+    # quick: six people ask one question each at once, the model answers them in turn
+    "load_local": lambda s, base, kills, quick: load_rows(
+        s,
+        base,
+        "local",
+        6 if quick else LOAD_USERS,
+        0 if quick else LOAD_SECONDS,
+        1 if quick else None,
+    ),
+}
 
 
 def run_checks(
-    settings: Settings, out_dir: Path, *, kills: int, quick: bool
+    settings: Settings,
+    out_dir: Path,
+    *,
+    kills: int,
+    quick: bool,
+    only: list[str] | None = None,
 ) -> tuple[list[Row], Path]:
-    """All scenarios; ``quick`` is the short version `make test` runs (fewer files and
-    documents). Returns the rows and the report's path."""
+    """The scenarios named in ``only`` (default: all). Returns the rows and the report's
+    path."""
     root = Path(tempfile.mkdtemp(prefix="archive-qa-check-"))
     try:
         scratch = Scratch(
@@ -40,25 +77,15 @@ def run_checks(
         base = scratch.settings.index_dir
         ingest(scratch.seeds, scratch.settings, scratch.embeddings, progress=False)
         rows: list[Row] = []
-        timings = {}
-        for name, scenario in (
-            ("writers", lambda: writer_rows(scratch, base)),
-            ("crash", lambda: crash_rows(scratch, base, kills)),
-            ("corrupt", lambda: corrupt_rows(scratch, base, quick)),
-            (
-                "plain_text",
-                lambda: plain_text_rows(
-                    CRUD_DOCS, root / "plain", scratch.settings, 300 if quick else 3000
-                ),
-            ),
-        ):
+        seconds = {}
+        for name in only or SCENARIOS:
             started = time.monotonic()
-            rows.extend(scenario())
-            timings[name] = round(time.monotonic() - started, 1)
+            rows.extend(SCENARIOS[name](scratch, base, kills, quick))
+            seconds[name] = round(time.monotonic() - started, 1)
         path = write_report(
             rows,
             out_dir,
-            {"kills": kills, "quick": quick, "extra_files": len(scratch.extra), "seconds": timings},
+            {"kills": kills, "quick": quick, "extra_files": len(scratch.extra), "seconds": seconds},
         )
         return rows, path
     finally:
