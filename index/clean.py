@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from index.hostile import strip_hostile
+
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef“”‘’—…·"
 _CJK_CHAR = re.compile(f"[{CJK}]")
@@ -130,6 +132,10 @@ def clean_pages(pages: list[str], heading_max_chars: int = 64) -> tuple[list[Lin
                 continue
             if spaced and is_scrambled(line):
                 dropped.append(line)
+                continue
+            line, hostile = strip_hostile(line)
+            dropped.extend(hostile)
+            if not line:
                 continue
             if spaced:
                 line = remove_cjk_spaces(line, keep_byline=False)

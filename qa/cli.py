@@ -338,7 +338,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # The scenarios of `archive-qa check` (qa/reliability/run.py SCENARIOS), named here so that
 # the parser does not import them.
 CHECK_SCENARIOS = (
-    "writers", "crash", "corrupt", "bad_input", "hostile", "plain_text", "load_extractive", "load_local",
+    "writers", "crash", "upload_crash", "corrupt", "bad_input", "hostile", "plain_text", "load_extractive", "load_local",
 )  # fmt: skip
 WAIT_HELP = "另一个写入（导入、删除）正在进行时排队等待，而不是立即退出 (wait for a running writer)"
 
@@ -378,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         nargs="+",
         choices=CHECK_SCENARIOS,
-        help="只跑这些场景 (writers crash corrupt bad_input hostile plain_text load_extractive load_local)",
+        help="只跑这些场景 (" + " ".join(CHECK_SCENARIOS) + ")",
     )
     check_parser.add_argument("--out", default="reliability", help="写出 reliability.json 的目录")
     check_parser.add_argument("--wait", action="store_true", help=WAIT_HELP)

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from opencc import OpenCC
 
+from index.hostile import strip_hostile
 from qa.errors import ArchiveQAError
 
 
@@ -22,15 +23,20 @@ class PreparedQuestion:
 
 
 def prepare_question(raw: str | None, max_chars: int) -> PreparedQuestion:
-    """Drop control characters, refuse a question with nothing to search for, cut an
-    over-long one (with a notice) and convert traditional characters to simplified ones, as
-    the archive is printed in simplified."""
+    """Drop control characters and instructions to the model (index/hostile.py), refuse a
+    question with nothing to search for, cut an over-long one (with a notice) and convert
+    traditional characters to simplified ones, as the archive is printed in simplified."""
     text = "".join(ch for ch in (raw or "") if ch.isprintable() or ch in "\n\t").strip()
     if not text:
         raise ArchiveQAError("问题是空的，请输入要查询的内容")
-    if not any(ch.isalnum() for ch in text):
-        raise ArchiveQAError("问题里没有可查询的文字（只有标点或表情），请用文字描述要查询的内容")
     notices = []
+    text, hostile = strip_hostile(text)
+    if hostile:
+        notices.append("已忽略问题中要求改变回答规则的部分，只按资料回答")
+    if not any(ch.isalnum() for ch in text):
+        raise ArchiveQAError(
+            "问题里没有可查询的内容（只有标点、表情或给助手的指令），请用文字描述要查询的内容"
+        )
     if len(text) > max_chars:
         notices.append(f"问题太长（{len(text)} 字），只使用了前 {max_chars} 字")
         text = text[:max_chars]

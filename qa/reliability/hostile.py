@@ -15,6 +15,7 @@ from bs4 import BeautifulSoup
 from index.ingest import ingest
 from index.store import load_index
 from qa.cards import render_answer
+from qa.citations import split_sentences
 from qa.errors import ArchiveQAError
 from qa.prompts import read_sections
 from qa.reliability.report import Row
@@ -90,7 +91,11 @@ def hostile_rows(scratch: Scratch, base: Path, quick: bool = False) -> list[Row]
     issue = scratch.root / "hostile-issue.txt"
     issue.write_text(HOSTILE_ISSUE, encoding="utf-8")
     ingest([issue], settings, scratch.embeddings, progress=False)
-    passages = {p.id: p.text for p in load_index(index_dir).passages}
+    # quotes are passage sentences with the article's own "[n]" stripped (qa/citations.py)
+    passages = {
+        p.id: "".join(piece for piece, _ in split_sentences(p.text))
+        for p in load_index(index_dir).passages
+    }
     service = ArchiveService(settings, "local", scratch.embeddings)
     secrets = prompt_lines()
     rows = []

@@ -7,27 +7,21 @@ second."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qa.prompts import refusal_phrase
 from qa.reliability.report import Row
-from qa.reliability.scratch import Scratch
+from qa.reliability.scratch import Scratch, start_app, stop_app
 from qa.settings import PROJECT_ROOT
 
 QUESTIONS = PROJECT_ROOT / "eval" / "seed_dev.jsonl"
 MARKER = re.compile(r"\[(\d+)\]")
-START_TIMEOUT_S = 300
 SAMPLE_EVERY_S = 0.5
 
 
@@ -76,36 +70,6 @@ def _children(pid: int) -> list[int]:
         return []
     kids = [int(k) for k in found]
     return kids + [grandchild for kid in kids for grandchild in _children(kid)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_app(index_dir: Path, backend: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ARCHIVE_QA_INDEX_DIR": str(index_dir),
-        "ARCHIVE_QA_LLM": backend,
-        "ARCHIVE_QA_APP_PORT": str(port),
-        "ARCHIVE_QA_APP_HOST": "127.0.0.1",
-    }
-    with log.open("wb") as out:
-        app = subprocess.Popen(
-            [sys.executable, "app.py"], env=env, cwd=PROJECT_ROOT, stdout=out, stderr=out
-        )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline and app.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
-                return app, port
-        except OSError:
-            time.sleep(0.5)
-    app.kill()
-    raise RuntimeError(f"网页应用没有启动：{log.read_text(errors='replace')[-500:]}")
 
 
 def drive(port: int, users: int, seconds: float, asks_each: int | None) -> Round:
@@ -173,11 +137,7 @@ def load_rows(
             after.append(rss_mb(app.pid))
     finally:
         sampling.set()
-        app.terminate()
-        try:
-            app.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            app.kill()
+        stop_app(app)
     rows = []
     for number, rnd in enumerate(rounds, start=1):
         total = len(rnd.latencies)

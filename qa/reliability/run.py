@@ -12,7 +12,7 @@ from index.ingest import ingest
 from qa.embed import load_embeddings
 from qa.reliability.bad_input import bad_input_rows
 from qa.reliability.corrupt import corrupt_rows
-from qa.reliability.crash import crash_rows
+from qa.reliability.crash import crash_rows, upload_crash_rows
 from qa.reliability.hostile import hostile_rows
 from qa.reliability.load import load_rows
 from qa.reliability.plain_text import plain_text_rows
@@ -31,6 +31,7 @@ Scenario = Callable[[Scratch, Path, int, bool], list[Row]]
 SCENARIOS: dict[str, Scenario] = {
     "writers": lambda s, base, kills, quick: writer_rows(s, base),
     "crash": lambda s, base, kills, quick: crash_rows(s, base, kills),
+    "upload_crash": lambda s, base, kills, quick: upload_crash_rows(s, base, max(1, kills // 4)),
     "corrupt": lambda s, base, kills, quick: corrupt_rows(s, base, quick),
     "bad_input": lambda s, base, kills, quick: bad_input_rows(s, base),
     "hostile": lambda s, base, kills, quick: hostile_rows(s, base, quick),

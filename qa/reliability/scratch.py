@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from qa.errors import ArchiveQAError
 from qa.retrieve import build_retriever
 from qa.settings import PROJECT_ROOT, Settings
 
+START_TIMEOUT_S = 300
 # Questions whose top passages are compared before and after a crash.
 PROBES = (
     "瓜山未来社区建成开放的是哪家酒店？",
@@ -128,3 +132,47 @@ def plain_article_files(
         shutil.copyfile(seed, path)
         files.append(path)
     return files
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(
+    index_dir: Path, backend: str, log: Path, upload_dir: Path | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the web app (app.py) on ``index_dir`` and a free port of 127.0.0.1; return
+    once it serves its page."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ARCHIVE_QA_INDEX_DIR": str(index_dir),
+        "ARCHIVE_QA_LLM": backend,
+        "ARCHIVE_QA_APP_PORT": str(port),
+        "ARCHIVE_QA_APP_HOST": "127.0.0.1",
+        "ARCHIVE_QA_UPLOAD_DIR": str(upload_dir or index_dir.parent / "uploads"),
+    }
+    with log.open("wb") as out:
+        app = subprocess.Popen(
+            [sys.executable, "app.py"], env=env, cwd=PROJECT_ROOT, stdout=out, stderr=out
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline and app.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+                return app, port
+        except OSError:
+            time.sleep(0.5)
+    app.kill()
+    raise RuntimeError(f"网页应用没有启动：{log.read_text(errors='replace')[-500:]}")
+
+
+def stop_app(app: subprocess.Popen[bytes]) -> None:
+    app.terminate()
+    try:
+        app.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        app.kill()
+        app.wait()
