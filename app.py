@@ -29,6 +29,19 @@ JS_PATH = PROJECT_ROOT / "static" / "app.js"
 TRACK_TQDM = gr.Progress(track_tqdm=True)  # ingest's tqdm bars shown in the page
 
 
+def valid_history(history: Any) -> bool:
+    """Is ``history`` None or a list of {role: user|assistant, content: text} messages?"""
+    return history is None or (
+        isinstance(history, list)
+        and all(
+            isinstance(m, dict)
+            and m.get("role") in ("user", "assistant")
+            and isinstance(m.get("content"), str)
+            for m in history
+        )
+    )
+
+
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The answer as the /ask API returns it."""
     return {
@@ -153,8 +166,17 @@ def build_app(service: ArchiveService) -> gr.Blocks:
             )
         yield "", chat, history
 
-    def ask_api(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    def ask_api(
+        question: str | None = None, history: list[dict[str, str]] | None = None
+    ) -> dict[str, Any]:
         """Answer a question; history is a list of {role, content} messages (may be empty)."""
+        if not isinstance(question, str):
+            raise gr.Error("请求格式不对：第一个参数 question 必须是问题文本（字符串）")
+        if not valid_history(history):
+            raise gr.Error(
+                "请求格式不对：第二个参数 history 必须是列表，每项为 "
+                '{"role": "user" 或 "assistant", "content": 文本}'
+            )
         try:
             return answer_json(service.ask(question, history or []))
         except ArchiveQAError as exc:

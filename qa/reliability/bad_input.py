@@ -3,14 +3,18 @@ clear message or a sensible result, and the indexed sources are all still there 
 
 from __future__ import annotations
 
+import json
 import random
+import re
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from index.ingest import ingest
 from qa.errors import ArchiveQAError
 from qa.reliability.report import Row
-from qa.reliability.scratch import Scratch, run_cli
+from qa.reliability.scratch import Scratch, run_cli, start_app, stop_app
 from qa.service import ArchiveService
 
 ARTICLE = (
@@ -145,6 +149,7 @@ def bad_input_rows(scratch: Scratch, base: Path) -> list[Row]:
     rows += _upload_rows(scratch, base)
     rows += _question_rows(scratch, base)
     rows += _eval_rows(scratch, base)
+    rows += _api_rows(scratch, base)
     return rows
 
 
@@ -271,3 +276,62 @@ def _eval_rows(scratch: Scratch, base: Path) -> list[Row]:
     last = printed.strip().splitlines()[-1] if printed.strip() else ""
     ok = code != 0 and "Traceback" not in printed and "第 2 行" in printed
     return [Row("坏输入·评测", "JSONL 有坏行", f"退出码 {code}：{last[:160]}", ok)]
+
+
+# Malformed calls of the /ask API: (case, raw request body). The app must answer each with an
+# error (HTTP 4xx, or an error event) and go on answering well-formed calls.
+ANSWERABLE_CALLS = ("API：1 MB 的问题",)
+OWN_MESSAGE_CALLS = ("API：问题是数字", "API：历史记录格式错")
+MALFORMED_CALLS = {
+    "API：请求体不是 JSON": "{not json",
+    "API：缺少 data 字段": '{"question": "x"}',
+    "API：data 不是列表": '{"data": "瓜山未来社区"}',
+    "API：参数个数不对": '{"data": []}',
+    "API：问题是数字": '{"data": [12345, []]}',
+    "API：历史记录格式错": '{"data": ["瓜山未来社区在哪？", "不是列表"]}',
+    "API：1 MB 的问题": '{"data": ["' + "问" * 350_000 + '", []]}',
+}
+
+
+def _api_rows(scratch: Scratch, base: Path) -> list[Row]:
+    index_dir = scratch.copy_index(base, "bad-api")
+    app, port = start_app(index_dir, "none", scratch.root / "app-bad-api.log")
+    well_formed = '{"data": ["瓜山未来社区建成开放的是哪家酒店？", []]}'.encode()
+    rows = []
+    try:
+        for case, body in MALFORMED_CALLS.items():
+            status, kind, said = _call(port, body.encode())
+            _, alive_kind, _ = _call(port, well_formed)
+            refused = status >= 400 or kind == "error"
+            if case in OWN_MESSAGE_CALLS:  # reach ask_api, which must say what is wrong
+                refused = kind == "error" and "请求格式不对" in said
+            # an over-long question may also be answered (cut to its first 500 characters)
+            ok = (refused or case in ANSWERABLE_CALLS) and alive_kind == "complete"
+            outcome = f"HTTP {status} {kind}：{said[:100]}；之后正常提问：{alive_kind}"
+            rows.append(Row("坏输入·API", case, outcome, ok))
+    finally:
+        stop_app(app)
+    return rows
+
+
+def _call(port: int, body: bytes) -> tuple[int, str, str]:
+    """POST a raw body to /gradio_api/call/ask and read the call's event stream: HTTP
+    status, the last event's kind (complete, error; "http" for a refused request) and its
+    data (JSON escapes decoded)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/gradio_api/call/ask",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            event_id = json.loads(response.read())["event_id"]
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/gradio_api/call/ask/{event_id}", timeout=120
+        ) as response:
+            stream = response.read().decode("utf-8", errors="replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, "http", exc.read().decode("utf-8", errors="replace")
+    events = re.findall(r"event: (\w+)\ndata: (.*)", stream)
+    kind, data = events[-1] if events else ("none", stream)
+    return 200, kind, data.encode().decode("unicode_escape", errors="replace")

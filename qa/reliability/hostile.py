@@ -104,8 +104,9 @@ def hostile_rows(scratch: Scratch, base: Path, quick: bool = False) -> list[Row]
             continue
         try:
             answer = service.ask(question, [])
-        except ArchiveQAError as exc:
-            rows.append(Row("恶意内容", case, f"错误：{exc.message}", False))
+        except ArchiveQAError as exc:  # right only for a question that was all instruction
+            refused = "给助手的指令" in exc.message
+            rows.append(Row("恶意内容", case, f"拒绝提问：{exc.message}", refused))
             continue
         problems = []
         for citation in answer.citations:

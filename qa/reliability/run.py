@@ -39,16 +39,17 @@ SCENARIOS: dict[str, Scenario] = {
         CRUD_DOCS, s.root / "plain", s.settings, 300 if quick else 3000
     ),
     "load_extractive": lambda s, base, kills, quick: load_rows(
-        s, base, "none", LOAD_USERS, 10 if quick else LOAD_SECONDS, None
+        s, base, "none", LOAD_USERS, 8 if quick else LOAD_SECONDS, None
     ),
-    # quick: six people ask one question each at once, the model answers them in turn
+    # quick: four people ask one question each at once, the model answers them in turn
     "load_local": lambda s, base, kills, quick: load_rows(
         s,
         base,
         "local",
-        6 if quick else LOAD_USERS,
+        4 if quick else LOAD_USERS,
         0 if quick else LOAD_SECONDS,
         1 if quick else None,
+        rounds=1 if quick else 2,
     ),
 }
 
