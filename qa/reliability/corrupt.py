@@ -57,12 +57,12 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
 }
 
 
-QUICK_DAMAGES = ("向量文件被改动一个字节", "文章文件被截断", "清单来自另一个嵌入模型")
+QUICK_DAMAGES = ("向量文件被改动一个字节", "文章文件被截断")
 
 
 def corrupt_rows(scratch: Scratch, base: Path, quick: bool) -> list[Row]:
-    """Every damage (``quick``: three of them; tests/test_repair.py covers all of them
-    with a stand-in embedding model)."""
+    """Every damage (``quick``: two of them; tests/test_repair.py covers all of them with
+    a stand-in embedding model)."""
     rows = []
     expected = scratch.state(base)
     for name, damage in DAMAGES.items():

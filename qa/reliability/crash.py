@@ -40,7 +40,7 @@ def crash_rows(scratch: Scratch, base: Path, kills: int, seed: int = 13) -> list
     trimmed = scratch.state(after_remove)
 
     for run in range(kills):
-        writing_ingest = run % 4 != 3  # three of four kills hit an ingest, one a remove
+        writing_ingest = run % 4 != 1  # three of four kills hit an ingest, one a remove
         if writing_ingest:
             index_dir = scratch.copy_index(base, f"crash-{run}")
             args, before, after, span = (

@@ -182,8 +182,9 @@ def load_rows(
         Row(
             "负载",
             f"{backend}：内存（含模型进程）",
-            f"开始 {start_mb} MB，峰值 {peak[0]} MB，第一轮后 {after[0]} MB，第二轮后 {after[1]} MB"
-            f"（第二轮增长 {growth} MB）",
+            f"开始 {start_mb} MB，峰值 {peak[0]} MB，各轮后 "
+            + " / ".join(f"{mb} MB" for mb in after)
+            + (f"（第二轮增长 {growth} MB）" if len(after) > 1 else "（只跑一轮，不比较增长）"),
             growth <= allowed,
             {
                 "rss_start_mb": start_mb,
