@@ -56,7 +56,7 @@ def crash_rows(scratch: Scratch, base: Path, kills: int, seed: int = 13) -> list
         process = cli(args, index_dir)
         time.sleep(delay)
         process.kill()
-        process.wait()
+        process.communicate()  # reap it and close its pipes
         case = f"{args[0]} 第 {run + 1} 次，{delay:.1f} 秒时 kill -9"
         rows.append(_judge(scratch, index_dir, case, delay, before, after))
         shutil.rmtree(index_dir, ignore_errors=True)

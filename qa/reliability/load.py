@@ -23,6 +23,7 @@ from qa.settings import PROJECT_ROOT
 QUESTIONS = PROJECT_ROOT / "eval" / "seed_dev.jsonl"
 MARKER = re.compile(r"\[(\d+)\]")
 SAMPLE_EVERY_S = 0.5
+RANK_POLL_S = 0.2
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Round:
     answered: int = 0
     refused: int = 0
     seconds: float = 0.0
+    ranks_seen: int = 0  # the furthest place in the web queue a caller was told
 
 
 def questions() -> list[str]:
@@ -91,7 +93,13 @@ def drive(port: int, users: int, seconds: float, asks_each: int | None) -> Round
             asked += 1
             started = time.monotonic()
             try:
-                answer = client.predict(question, [], api_name="/ask")
+                job = client.submit(question, [], api_name="/ask")
+                while not job.done():  # the place in the web queue the caller is shown
+                    rank = job.status().rank
+                    with lock:
+                        result.ranks_seen = max(result.ranks_seen, (rank or 0) + 1)
+                    time.sleep(RANK_POLL_S)
+                answer = job.result()
             except Exception as exc:  # every failure is a row of the report
                 with lock:
                     result.errors.append(f"{type(exc).__name__}: {exc}"[:200])
@@ -160,6 +168,7 @@ def load_rows(
             "queue_wait_p50_s": _quantile(rnd.queue_waits, 0.5),
             "queue_wait_p95_s": _quantile(rnd.queue_waits, 0.95),
             "throughput_per_min": round(total / rnd.seconds * 60, 1) if rnd.seconds else 0.0,
+            "furthest_queue_place": rnd.ranks_seen,
             "seconds": round(rnd.seconds, 1),
         }
         outcome = (
@@ -168,6 +177,8 @@ def load_rows(
             f"排队 p50/p95 {figures['queue_wait_p50_s']}/{figures['queue_wait_p95_s']} 秒，"
             f"每分钟 {figures['throughput_per_min']} 个"
         )
+        if rnd.ranks_seen > 1:
+            outcome += f"；网页队列告知的最远位次 {rnd.ranks_seen}"
         if rnd.errors:
             outcome += f"；首个错误：{rnd.errors[0]}"
         ok = total > 0 and not rnd.errors and not rnd.incomplete

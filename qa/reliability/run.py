@@ -74,6 +74,7 @@ def run_checks(
             embeddings=load_embeddings(settings),
             seeds=sorted(p for p in settings.seeds_dir.iterdir() if p.is_file()),
             extra=[],
+            docs=CRUD_DOCS if CRUD_DOCS.is_file() else None,
         )
         scratch.extra = plain_article_files(
             root / "extra", CRUD_DOCS, 8 if quick else 48, scratch.seeds

@@ -53,6 +53,7 @@ class Scratch:
     embeddings: Embeddings
     seeds: list[Path]  # the base index's sources
     extra: list[Path]  # files a scenario ingests on top
+    docs: Path | None = None  # CRUD documents to write more files from
 
     @property
     def seeds_names(self) -> list[str]:
@@ -110,17 +111,20 @@ def safe_state(scratch: Scratch, index_dir: Path) -> State | str:
 
 
 def plain_article_files(
-    folder: Path, docs: Path | None, count: int, seeds: list[Path]
+    folder: Path, docs: Path | None, count: int, seeds: list[Path], skip: int = 0
 ) -> list[Path]:
-    """``count`` files to ingest on top of the seeds: CRUD documents written as plain
-    one-paragraph .txt files when ../shared is there, else renamed copies of the seeds."""
+    """``count`` files to ingest on top of the seeds: CRUD documents (after the first
+    ``skip``) written as plain one-paragraph .txt files when ../shared is there, else
+    altered copies of the seeds."""
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     if docs is not None and docs.is_file():
         with docs.open(encoding="utf-8") as handle:
-            for line in handle:
+            for number, line in enumerate(handle):
                 if len(files) == count:
                     break
+                if number < skip:
+                    continue
                 doc = json.loads(line)
                 path = folder / f"{doc['id']}.txt"
                 path.write_text(" ".join(doc["text"].splitlines()), encoding="utf-8")
@@ -128,8 +132,11 @@ def plain_article_files(
         return files
     for n in range(count):
         seed = seeds[n % len(seeds)]
-        path = folder / f"copy{n:03d}_{seed.name}"
-        shutil.copyfile(seed, path)
+        path = folder / f"copy{skip + n:04d}_{seed.name}"
+        # every copy's text differs, so each is embedded anew like a new issue would be
+        lines = seed.read_text(encoding="utf-8", errors="replace").splitlines()
+        mark = f"（{skip + n}）"
+        path.write_text("\n".join(line + mark if line.strip() else line for line in lines))
         files.append(path)
     return files
 

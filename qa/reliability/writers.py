@@ -9,14 +9,21 @@ from pathlib import Path
 
 from index.writer_lock import LOCK_FILE, read_note
 from qa.reliability.report import Row
-from qa.reliability.scratch import Scratch, cli
+from qa.reliability.scratch import Scratch, cli, plain_article_files
 
 LOCK_TIMEOUT_S = 120
 
 
+# The first writer must still hold the lock when the second one, after loading its
+# embedding model (3-8 s), reaches it: it ingests this many new documents (~12 s here).
+FIRST_WRITER_FILES = 120
+
+
 def writer_rows(scratch: Scratch, base: Path) -> list[Row]:
-    half = len(scratch.extra) // 2
-    first, second = scratch.extra[:half], scratch.extra[half:]
+    first = plain_article_files(
+        scratch.root / "writers-first", scratch.docs, FIRST_WRITER_FILES, scratch.seeds, skip=1000
+    )
+    second = scratch.extra
     rows = []
     for wait in (False, True):
         index_dir = scratch.copy_index(base, f"writers-{'wait' if wait else 'refuse'}")
