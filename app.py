@@ -1,23 +1,27 @@
 """报刊问答 web app (Gradio Blocks): chat with cited answers, filters, and an archive tab.
 
 Thin over `qa`: every answer, ingest and delete goes through `qa.service.ArchiveService`.
-Run `python app.py` (binds 127.0.0.1:7860 by default; see README for settings).
+Run `python app.py` or `archive-qa serve` (binds 127.0.0.1:7860 by default; see README for
+settings): the page at /, the OpenAI-compatible API (qa/openai_api.py) at /v1.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+import threading
+import time
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import uvicorn
+from fastapi import FastAPI
 
-from qa.answer import Answer
+from qa.api_shapes import answer_json, parse_filters, valid_history
 from qa.cards import render_answer, render_queued, render_streaming
 from qa.errors import ArchiveQAError
-from qa.retrieve import Filters
+from qa.openai_api import add_openai_api
 from qa.service import ArchiveService, open_service
 from qa.settings import PROJECT_ROOT, Settings, get_settings
 
@@ -27,75 +31,7 @@ SOURCE_HEADERS = ["文件", "报纸", "日期", "期号", "文章", "段落"]
 CSS_PATH = PROJECT_ROOT / "static" / "app.css"
 JS_PATH = PROJECT_ROOT / "static" / "app.js"
 TRACK_TQDM = gr.Progress(track_tqdm=True)  # ingest's tqdm bars shown in the page
-
-
-def valid_history(history: Any) -> bool:
-    """Is ``history`` None or a list of {role: user|assistant, content: text} messages?"""
-    return history is None or (
-        isinstance(history, list)
-        and all(
-            isinstance(m, dict)
-            and m.get("role") in ("user", "assistant")
-            and isinstance(m.get("content"), str)
-            for m in history
-        )
-    )
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    """The answer as the /ask API returns it."""
-    return {
-        "text": answer.text,
-        "refused": answer.refused,
-        "standalone_question": answer.standalone_question,
-        "citations": [
-            {
-                "number": c.number,
-                "paper": c.passage.get("paper"),
-                "date": c.passage.get("date"),
-                "date_inferred": c.passage.get("date_inferred"),
-                "issue_no": c.passage.get("issue_no"),
-                "page": c.passage.get("page"),
-                "title": c.passage.get("title"),
-                "source_file": c.passage.get("source_file"),
-                "quote": c.quote,
-            }
-            for c in answer.citations
-        ],
-        "leads": answer.leads,
-        "notices": answer.notices,
-        "backend": answer.backend,
-        "timings": answer.timings,
-    }
-
-
-def parse_filters(papers: list[str] | None, date_from: str, date_to: str) -> Filters:
-    """Filters from the side panel; dates must be YYYY-MM-DD (a year or year-month is widened)."""
-    return Filters(
-        tuple(papers or ()),
-        _date_bound(date_from, "起始日期", start=True),
-        _date_bound(date_to, "截止日期", start=False),
-    )
-
-
-def _date_bound(text: str | None, label: str, *, start: bool) -> str | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    parts = text.replace("/", "-").replace(".", "-").split("-")
-    try:
-        numbers = [int(p) for p in parts if p]
-        if len(numbers) == 1:
-            numbers += [1, 1] if start else [12, 31]
-        elif len(numbers) == 2:
-            if start:
-                numbers.append(1)
-            else:
-                following = dt.date(numbers[0] + numbers[1] // 12, numbers[1] % 12 + 1, 1)
-                numbers.append((following - dt.timedelta(days=1)).day)
-        return dt.date(*numbers[:3]).isoformat()
-    except (ValueError, TypeError) as exc:
-        raise ArchiveQAError(f"{label}“{text}”不是日期，请写成 2020-06-12 这样的格式") from exc
+SERVER_START_TIMEOUT_S = 30.0
 
 
 def build_app(service: ArchiveService) -> gr.Blocks:
@@ -139,14 +75,18 @@ def build_app(service: ArchiveService) -> gr.Blocks:
         yield "", chat, history
         try:
             filters = parse_filters(papers, date_from, date_to)
-            partial = ""
+            partial, reading = "", []
             for event in service.stream(message, history, filters):
                 if event.kind == "queued":
                     chat[-1]["content"] = render_queued(event.text)
                     yield "", chat, history
+                elif event.kind == "sources":  # the evidence, readable while the model writes
+                    reading = event.passages
+                    chat[-1]["content"] = render_streaming(partial, reading)
+                    yield "", chat, history
                 elif event.kind == "token":
                     partial += event.text
-                    chat[-1]["content"] = render_streaming(partial)
+                    chat[-1]["content"] = render_streaming(partial, reading)
                     yield "", chat, history
                 elif event.kind == "answer" and event.answer is not None:
                     answer = event.answer
@@ -294,16 +234,10 @@ def build_app(service: ArchiveService) -> gr.Blocks:
     return demo
 
 
-def launch(settings: Settings, service: ArchiveService, **overrides: Any) -> gr.Blocks:
-    demo = build_app(service)
-    # The local model answers one question at a time: further questions wait in its own
-    # queue (qa/turns.py), which shows them their place; an endpoint or extractive mode
-    # serves them at once.
-    demo.queue(default_concurrency_limit=settings.app_concurrency)
+def page_options(settings: Settings) -> dict[str, Any]:
+    """How the page is mounted: login, upload limit, style, script, system fonts."""
     password = settings.app_password.get_secret_value()
-    options: dict[str, Any] = {
-        "server_name": settings.app_host,
-        "server_port": settings.app_port,
+    return {
         "auth": (settings.app_user, password) if password else None,
         "max_file_size": f"{settings.max_upload_mb}mb",
         "css": CSS_PATH.read_text(encoding="utf-8"),
@@ -321,20 +255,72 @@ def launch(settings: Settings, service: ArchiveService, **overrides: Any) -> gr.
             font_mono=["ui-monospace", "monospace"],
         ),
     }
-    options.update(overrides)
-    demo.launch(**options)
-    return demo
 
 
-def main() -> None:
+def server_app(settings: Settings, service: ArchiveService) -> FastAPI:
+    """One ASGI app: the chat page at / and the OpenAI-compatible API at /v1, over the same
+    service (one index, one model)."""
+    api = FastAPI(title="报刊问答", docs_url=None, redoc_url=None, openapi_url=None)
+    add_openai_api(api, service)
+    demo = build_app(service)
+    # The local model answers one question at a time: further questions wait in its own
+    # queue (qa/turns.py), which shows them their place; an endpoint or extractive mode
+    # serves them at once.
+    demo.queue(default_concurrency_limit=settings.app_concurrency)
+    return gr.mount_gradio_app(
+        api,
+        demo,
+        path="/",
+        server_name=settings.app_host,
+        server_port=settings.app_port,
+        **page_options(settings),
+    )
+
+
+class BackgroundServer:
+    """The server in a thread of this process (tests, benchmarks); ``close`` stops it."""
+
+    def __init__(self, settings: Settings, service: ArchiveService) -> None:
+        config = uvicorn.Config(
+            server_app(settings, service),
+            host=settings.app_host,
+            port=settings.app_port,
+            log_level="warning",
+        )
+        self.server = uvicorn.Server(config)
+        self.url = f"http://{settings.app_host}:{settings.app_port}"
+        self.thread = threading.Thread(target=self.server.run, name="web-server", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise ArchiveQAError(
+                    f"网页服务无法在 {self.url} 启动（端口被占用？）", source="ARCHIVE_QA_APP_PORT"
+                )
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def main(settings: Settings | None = None) -> None:
+    """Serve until interrupted (``python app.py``, ``archive-qa serve``)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    settings = get_settings()
+    settings = settings or get_settings()
     try:
         service = open_service(settings, background=True)
     except ArchiveQAError as exc:
         raise SystemExit(f"错误：{exc}") from exc
     print(service.status(), flush=True)
-    launch(settings, service)
+    url = f"http://{settings.app_host}:{settings.app_port}"
+    print(f"网页：{url}/  ｜  OpenAI 兼容接口：{url}/v1", flush=True)
+    uvicorn.run(
+        server_app(settings, service),
+        host=settings.app_host,
+        port=settings.app_port,
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from qa.citations import (
     check_answer,
     render,
 )
+from qa.cite_style import formal_citation
 from qa.condense import condense, translate_for_search
 from qa.context import ContextPassage, article_candidates, select_context
 from qa.dates import annotate_relative_years
@@ -87,6 +88,10 @@ class Citation:
     label: str  # paper · date · 第N期 · 第N版 · 《headline》
     quote: str  # the passage sentence that supports the cited answer sentence
     passage: dict[str, Any]
+    reference: str = field(init=False)  # the citation staff paste (qa/cite_style.py)
+
+    def __post_init__(self) -> None:
+        self.reference = formal_citation(self.passage)
 
 
 @dataclass
@@ -111,12 +116,29 @@ class Answer:
 
 @dataclass
 class AnswerEvent:
-    """One step of a streamed answer: its place in the queue, the standalone question, a
-    token, or the final answer."""
+    """One step of a streamed answer: its place in the queue, the standalone question, the
+    passages the model is about to read ("sources", before its first word), a token, or
+    the final answer."""
 
-    kind: Literal["queued", "standalone", "token", "answer"]
+    kind: Literal["queued", "standalone", "sources", "token", "answer"]
     text: str = ""
     answer: Answer | None = None
+    passages: list[dict[str, Any]] = field(default_factory=list)
+
+
+def reading_list(context: list[ContextPassage]) -> list[dict[str, Any]]:
+    """The numbered passages of the prompt as the page and the API show them while the
+    model writes: the same numbers the answer's markers will use."""
+    return [
+        {
+            "number": number,
+            "label": source_label(item.hit.passage),
+            "excerpt": item.excerpt,
+            "reference": formal_citation(item.hit.passage.to_dict()),
+            "article_id": item.hit.passage.article_id,
+        }
+        for number, item in enumerate(context, start=1)
+    ]
 
 
 @dataclass(frozen=True)
@@ -292,6 +314,7 @@ class Answerer:
         elif self.model is None or problem:
             self._finish(answer, None, grounds)  # extractive candidates, the same verdict
         else:
+            yield AnswerEvent("sources", passages=reading_list(grounds.context))
             try:
                 yield from self._generate(answer, grounds)
             except Exception as exc:  # any backend fault; the app keeps serving

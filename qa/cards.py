@@ -41,9 +41,41 @@ def _marker(turn: str, number: int) -> str:
     return f'<a class="aq-cite" href="#{target}" data-target="{target}">[{number}]</a>'
 
 
-def render_streaming(text: str) -> str:
-    """The answer while it is being written (markers not checked yet)."""
-    return f'<div class="aq-answer aq-pending">{_text(text)}▌</div>'
+def _copy_button(label: str, extra_class: str = "") -> str:
+    """A button that copies the citation of its card, or (``aq-copy-all``) of every card of
+    its answer. The chat's sanitiser drops data attributes, so the text to copy is a hidden
+    element of the card (`_reference`) that static/app.js reads."""
+    classes = f"aq-copy {extra_class}".strip()
+    return f'<button type="button" class="{classes}" title="复制到剪贴板">{label}</button>'
+
+
+def _reference(citation: Citation) -> str:
+    return f'<span class="aq-ref">{_text(citation.reference)}</span>'
+
+
+def render_streaming(text: str, reading: list[dict[str, Any]] | None = None) -> str:
+    """The answer while it is being written (markers not checked yet), above the passages
+    the model is reading (``reading``: the numbered passage dicts of `AnswerEvent` "sources")."""
+    if reading and not text:
+        body = '<div class="aq-generating">正在生成回答…</div>'
+    else:
+        body = f"{_text(text)}▌"
+    if not reading:
+        return f'<div class="aq-answer aq-pending">{body}</div>'
+    cards = "".join(_render_reading_card(p) for p in reading)
+    return (
+        f'<div class="aq-answer aq-pending">{body}'
+        '<div class="aq-sources aq-reading"><div class="aq-sources-title">'
+        f"正在阅读的资料（{len(reading)} 段）</div>{cards}</div></div>"
+    )
+
+
+def _render_reading_card(passage: dict[str, Any]) -> str:
+    return (
+        '<div class="aq-card aq-card-reading">'
+        f'<div class="aq-card-label"><b>[{passage["number"]}]</b> {_text(passage["label"])}</div>'
+        f'<div class="aq-card-text">{_text(passage["excerpt"])}</div></div>'
+    )
 
 
 def render_queued(notice: str) -> str:
@@ -69,6 +101,7 @@ def render_answer(answer: Answer, turn: str, article_of: Any = None) -> str:
         if answer.citations:
             parts.append('<div class="aq-sources"><div class="aq-sources-title">出处</div>')
             parts.extend(_render_card(c, turn, article_of) for c in answer.citations)
+            parts.append(_copy_button("复制全部出处", "aq-copy-all"))
             parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
@@ -100,7 +133,8 @@ def _render_card(citation: Citation, turn: str, article_of: Any) -> str:
     passage = citation.passage
     html = (
         f'<div class="aq-card" id="{anchor(turn, citation.number)}">'
-        f'<div class="aq-card-label"><b>[{citation.number}]</b> {_text(citation.label)}</div>'
+        f'<div class="aq-card-label"><b>[{citation.number}]</b> {_text(citation.label)}'
+        f"{_copy_button('复制出处')}{_reference(citation)}</div>"
         f'<div class="aq-card-text">{_highlight_quote(passage["text"], citation.quote)}</div>'
     )
     article = article_of(passage["article_id"]) if article_of else None

@@ -1,4 +1,4 @@
-"""The `archive-qa` command line: ingest, remove, info, ask, eval, bench."""
+"""The `archive-qa` command line: ingest, remove, info, serve, ask, eval, bench, check."""
 
 from __future__ import annotations
 
@@ -89,7 +89,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from qa import evaluate
 
     if args.compare:
-        print(evaluate.compare_runs(Path(args.compare[0]), Path(args.compare[1])))
+        from qa.report import write_comparison_report
+
+        first, second = (Path(folder) for folder in args.compare)
+        print(evaluate.compare_runs(first, second))
+        out = Path(args.out) if args.out else first.parent / f"compare-{first.name}-{second.name}"
+        print(f"对比报告：{write_comparison_report(first, second, out)}")
         return 0
     if not args.file:
         raise ArchiveQAError("请给出测试集文件：archive-qa eval FILE.jsonl")
@@ -165,8 +170,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print("\n与 Chatchat 式参照管线对比（同一模型、同一机器、同一次运行）")
         print(evaluate.side_by_side([summary, reference], ["archive-qa", "reference"]))
     if args.out:
+        from qa.report import write_run_report
+
         evaluate.write_run(Path(args.out), summary, results)
-        print(f"结果已写入 {args.out}/summary.json 与 questions.jsonl")
+        report = write_run_report(Path(args.out))
+        if reference is not None:
+            write_run_report(Path(args.out) / "reference")
+        print(f"结果已写入 {args.out}/summary.json 与 questions.jsonl；报告：{report}")
     return 0
 
 
@@ -216,7 +226,7 @@ def _reference_summary(
 LLM_CHOICES = ["local", "openai", "none"]
 
 
-def _print_answer(answer: Answer) -> None:
+def _print_answer(answer: Answer, cite: bool = False) -> None:
     for notice in answer.notices:
         print(f"提示：{notice}")
     if answer.standalone_question != answer.question:
@@ -230,6 +240,11 @@ def _print_answer(answer: Answer) -> None:
     unsupported = [s.text.strip() for s in answer.sentences if s.text.strip() and not s.supported]
     if unsupported:
         print("\n未能在资料中核实的句子：" + " / ".join(unsupported))
+    if cite and answer.citations:
+        from qa.cite_style import citation_list
+
+        print("\n引用格式：")
+        print(citation_list((c.number, c.reference) for c in answer.citations))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -242,7 +257,28 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        _print_answer(answer)
+        _print_answer(answer, cite=args.cite)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The web page and the OpenAI-compatible API (app.py), until interrupted."""
+    import importlib.util
+
+    app_file = PROJECT_ROOT / "app.py"
+    spec = importlib.util.spec_from_file_location("app", app_file)
+    if spec is None or spec.loader is None or not app_file.is_file():
+        raise ArchiveQAError(
+            "找不到 app.py：serve 需要在项目目录中安装（pip install -e .）", source=str(app_file)
+        )
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    overrides = {
+        key: value
+        for key, value in (("app_host", args.host), ("app_port", args.port), ("llm", args.llm))
+        if value is not None
+    }
+    app.main(get_settings().model_copy(update=overrides))
     return 0
 
 
@@ -384,10 +420,25 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
     check_parser.set_defaults(func=cmd_check)
 
+    serve_parser = sub.add_parser(
+        "serve", help="启动网页与 OpenAI 兼容接口 /v1 (web app and OpenAI-compatible API)"
+    )
+    serve_parser.add_argument("--host", help="监听地址，覆盖 ARCHIVE_QA_APP_HOST（默认 127.0.0.1）")
+    serve_parser.add_argument(
+        "--port", type=int, help="端口，覆盖 ARCHIVE_QA_APP_PORT（默认 7860）"
+    )
+    serve_parser.add_argument("--llm", choices=LLM_CHOICES, help="回答后端，覆盖 ARCHIVE_QA_LLM")
+    serve_parser.set_defaults(func=cmd_serve)
+
     ask_parser = sub.add_parser("ask", help="提问并显示带出处的回答 (ask a question)")
     ask_parser.add_argument("question", help='问题，例如 "瓜山未来社区建成开放的是哪家酒店？"')
     ask_parser.add_argument("--llm", choices=LLM_CHOICES, help="回答后端，覆盖 ARCHIVE_QA_LLM")
     ask_parser.add_argument("--json", action="store_true", help="输出完整 Answer 的 JSON")
+    ask_parser.add_argument(
+        "--cite",
+        action="store_true",
+        help="另列可粘贴的引用格式（《报名》日期，期号，版次，《标题》。）",
+    )
     ask_parser.add_argument("--paper", action="append", default=[], help="只查这份报纸（可重复）")
     ask_parser.add_argument("--date-from", help="起始日期 YYYY-MM-DD")
     ask_parser.add_argument("--date-to", help="截止日期 YYYY-MM-DD")
@@ -411,7 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     eval_parser.add_argument("--k", type=int, default=5, help="每题取回的段落数")
     eval_parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
-    eval_parser.add_argument("--out", help="写出 summary.json 与 questions.jsonl 的目录")
+    eval_parser.add_argument(
+        "--out",
+        help="写出 summary.json、questions.jsonl 与 report.html 的目录（--compare 时为对比报告目录）",
+    )
     eval_parser.add_argument(
         "--reference",
         metavar="SOURCE",

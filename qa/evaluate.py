@@ -106,6 +106,7 @@ class QuestionResult:
     top_coverage: float
     retrieved: list[dict[str, Any]] = field(default_factory=list)
     answer: AnswerCheck | None = None
+    question: dict[str, Any] = field(default_factory=dict)  # as the test set gives it
 
     def to_dict(self) -> dict[str, Any]:
         answer = self.answer.to_dict() if self.answer else {}
@@ -113,6 +114,10 @@ class QuestionResult:
             "id": self.id,
             "type": self.type,
             "answerable": self.answerable,
+            "question": self.question.get("question", ""),
+            "gold_answer": self.question.get("answer", ""),
+            "must_include": self.question.get("must_include", []),
+            "evidence": self.question.get("evidence", []),
             "standalone_question": self.query,
             **answer,
             "first_supporting_rank": self.first_rank,
@@ -305,6 +310,7 @@ def evaluate_retrieval(
                 latency_ms=found.seconds * 1000,
                 top_dense=max((hit.dense_score for hit in found.hits), default=0.0),
                 top_coverage=max((hit.coverage for hit in found.hits), default=0.0),
+                question=question,
                 retrieved=[
                     {
                         "file": hit.passage.source_file,

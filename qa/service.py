@@ -142,9 +142,11 @@ class ArchiveService:
                 raise ArchiveQAError(f"索引不可用：{exc.message}") from exc
             self.index_problem = None
 
-    def ask(self, question: str, history: list[dict[str, Any]]) -> Answer:
-        """The finished answer of `stream` (for the API)."""
-        return final_answer(self.stream(question, history))
+    def ask(
+        self, question: str, history: list[dict[str, Any]], filters: Filters | None = None
+    ) -> Answer:
+        """The finished answer of `stream` (for the APIs)."""
+        return final_answer(self.stream(question, history, filters))
 
     @property
     def indexing(self) -> bool:

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
     app_password: SecretStr = Field(
         SecretStr(""), description="Set it to require a login (shared deployments)."
     )
+    api_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token the OpenAI-compatible API (/v1) requires; empty: none.",
+    )
+    api_model_name: str = Field(
+        "archive-qa", description="The model id the OpenAI-compatible API lists and answers as."
+    )
     upload_dir: Path = Field(
         Path("archive"), description="Where uploaded issue files are kept (sanitised names)."
     )

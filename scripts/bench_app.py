@@ -1,5 +1,6 @@
-"""Web app figures: page load time in Debian chromium, and (with the configured backend)
-time from send to the first streamed token, over a few questions.
+"""Web app figures in Debian chromium: page load time, and (with the configured backend)
+time from send to the source cards the model reads, to its first streamed token and to the
+checked answer, over a few questions.
 
     .venv/bin/python scripts/bench_app.py [--runs 5] [--questions FILE.jsonl] [--limit 10]
 
@@ -20,10 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright
 
-from app import launch
+from app import BackgroundServer
 from qa.service import open_service
 from qa.settings import get_settings
 
+# Times taken in the page from the click on 发送 (see the script's comment).
+TIMING_SCRIPT = (Path(__file__).parent / "page_timing.js").read_text(encoding="utf-8")
 BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -46,9 +49,12 @@ def main() -> None:
     settings = settings.model_copy(update={"app_port": port})
     service = open_service(settings)
     service.warmed.wait()  # timings as a user sees them once the app has started
-    demo = launch(settings, service, prevent_thread_lock=True, quiet=True)
-    url = f"http://127.0.0.1:{port}"
-    loads, first_tokens = [], []
+    server = BackgroundServer(settings, service)
+    url = server.url
+    loads: list[float] = []
+    sources: list[float] = []
+    first_tokens: list[float] = []
+    answers: list[float] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         for _ in range(args.runs):
@@ -60,31 +66,35 @@ def main() -> None:
             page.close()
         if args.questions:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.add_init_script(TIMING_SCRIPT)
             page.goto(url)
             lines = args.questions.read_text(encoding="utf-8").splitlines()[: args.limit]
             for line in lines:
-                question = json.loads(line)["question"]
                 page.click("#aq-new")
-                page.fill("#aq-question textarea", question)
-                start = time.perf_counter()
+                page.fill("#aq-question textarea", json.loads(line)["question"])
                 page.click("#aq-send")
-                page.wait_for_function(
-                    "[...document.querySelectorAll('.aq-answer')].some("
-                    "e => e.classList.contains('aq-pending') ? e.innerText.length > 1 : true)",
-                    timeout=120_000,
-                )
-                first_tokens.append(time.perf_counter() - start)
-                page.locator(".aq-answer:not(.aq-pending)").last.wait_for(timeout=120_000)
+                page.wait_for_function("window.aqTimes.answer !== undefined", timeout=180_000)
+                times = page.evaluate("window.aqTimes")
+                if "cards" in times:  # none when the answer needs no model (a refusal)
+                    sources.append(times["cards"] / 1000)
+                first_tokens.append(times["token"] / 1000)
+                answers.append(times["answer"] / 1000)
         browser.close()
-    demo.close()
+    server.close()
     print(
         f"页面加载 page load p50 {statistics.median(loads):.2f} s, max {max(loads):.2f} s ({len(loads)} 次)"
     )
-    if first_tokens:
-        print(
-            f"点击发送到第一个字 send → first token p50 {statistics.median(first_tokens):.2f} s "
-            f"({len(first_tokens)} 题，后端 {service.answerer.backend})"
-        )
+    backend = service.answerer.backend
+    for label, values in (
+        ("点击发送到出处卡片 send → source cards", sources),
+        ("点击发送到第一个字 send → first token", first_tokens),
+        ("点击发送到完整回答 send → checked answer", answers),
+    ):
+        if values:
+            print(
+                f"{label} p50 {statistics.median(values):.2f} s, max {max(values):.2f} s "
+                f"({len(values)} 题，后端 {backend})"
+            )
 
 
 if __name__ == "__main__":

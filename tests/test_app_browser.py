@@ -5,6 +5,7 @@ Screenshots of the main views go to test-output/ (1280×800 and a 390-wide phone
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -43,7 +44,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory):
     """The app's URL and its service."""
-    from app import launch
+    from app import BackgroundServer
     from qa.service import open_service
     from qa.settings import Settings
     from tests.fake_models import EchoBestSentenceModel
@@ -63,9 +64,9 @@ def app(tmp_path_factory: pytest.TempPathFactory):
     service = open_service(settings)
     service.answerer.model = EchoBestSentenceModel()
     service.answerer.backend = "fake"
-    demo = launch(settings, service, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{settings.app_port}", service
-    demo.close()
+    server = BackgroundServer(settings, service)
+    yield server.url, service
+    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +124,64 @@ def test_ask_streams_then_shows_cited_answer(page) -> None:
     )
     assert article.locator("mark").count() == 1
     page.screenshot(path=str(OUT / "source-open-1280.png"))
+
+
+def test_source_cards_appear_before_the_first_answer_token(browser, app) -> None:
+    """The passages the model reads are shown as soon as retrieval is done, with
+    "正在生成回答…"; the answer then streams in; the finished answer shows the cited ones."""
+    app_url, service = app
+    model = service.answerer.model
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.add_init_script((ROOT / "scripts" / "page_timing.js").read_text(encoding="utf-8"))
+    page.goto(app_url)
+    page.wait_for_selector("#aq-question textarea")
+    model.delay_s = 0.25  # a slow model, as on a CPU: the cards must come first
+    try:
+        ask(page, HOTEL_QUESTION)
+        reading = page.locator(".aq-reading")
+        reading.wait_for(timeout=30_000)
+        assert reading.locator(".aq-card").count() >= 1
+        assert "今日拱墅" in reading.locator(".aq-card").first.inner_text()
+        page.screenshot(path=str(OUT / "sources-first-1280.png"))
+        answer = last_answer(page)
+        times = page.evaluate("window.aqTimes")
+        assert answer.locator(".aq-reading").count() == 0  # the cited cards replace them
+        assert answer.locator(".aq-card").count() >= 1
+    finally:
+        model.delay_s = 0.03
+        page.close()
+    assert times["cards"] < times["token"] < times["answer"]
+    assert times["writingWithCards"] is False  # no word of the answer before the cards
+    assert times["generatingLine"] is True  # "正在生成回答…" beside them
+    assert times["cards"] < 5_000  # retrieval only (the browser figure is in make bench-app)
+
+
+def test_copy_buttons_put_pasteable_citations_on_the_clipboard(browser, app_url) -> None:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    try:
+        page.goto(app_url)
+        page.wait_for_selector("#aq-question textarea")
+        ask(page, HOTEL_QUESTION)
+        answer = last_answer(page)
+        button = answer.locator(".aq-card button.aq-copy").first
+        button.click()
+        page.wait_for_function("document.querySelector('button.aq-copy').textContent === '已复制'")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert re.fullmatch(r"《今日拱墅》2021年1月15日，.*《.+》。", copied)
+        answer.locator("button.aq-copy-all").click()
+        page.wait_for_function(
+            "document.querySelector('button.aq-copy-all').textContent === '已复制'"
+        )
+        every = page.evaluate("navigator.clipboard.readText()").split("\n")
+        cards = answer.locator(".aq-card").count()
+        number = answer.locator(".aq-card-label b").first.inner_text()
+        assert len(every) == cards and every[0] == f"{number} {copied}"
+        assert all(re.match(r"\[\d+\] 《", line) for line in every)
+    finally:
+        context.close()
 
 
 def test_a_second_question_waits_with_its_place_in_the_queue(browser, app) -> None:
@@ -254,7 +313,7 @@ def test_several_people_asking_at_once_all_get_answers(app_url) -> None:
 
 
 def test_first_start_serves_while_the_seeds_are_indexed(browser, tmp_path) -> None:
-    from app import launch
+    from app import BackgroundServer
     from qa.service import ArchiveService
     from qa.settings import Settings
 
@@ -268,7 +327,7 @@ def test_first_start_serves_while_the_seeds_are_indexed(browser, tmp_path) -> No
     service = ArchiveService(settings)
     service._lock.acquire()  # hold the first indexing step until the page has been seen
     service.index_in_background(seeds)
-    demo = launch(settings, service, prevent_thread_lock=True, quiet=True)
+    server = BackgroundServer(settings, service)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     try:
         page.goto(f"http://127.0.0.1:{settings.app_port}")
@@ -298,4 +357,4 @@ def test_first_start_serves_while_the_seeds_are_indexed(browser, tmp_path) -> No
         if service._lock.locked() and service.indexing:
             service._lock.release()
         page.close()
-        demo.close()
+        server.close()
