@@ -115,11 +115,33 @@ def _cell(value: Any) -> str:
     return escape(str(value))
 
 
-def summary_table(runs: list[Run]) -> str:
-    """Overall and per-type figures; with two runs, a row per run and the difference."""
+RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "recall@5", "mrr@10")
+
+
+def _figure_of(metrics: dict[str, Any], key: str) -> Any:
+    """A figure of a summary; retrieval figures of a group without answerable questions
+    (nothing to find) are left empty rather than shown as 0."""
+    if key in RETRIEVAL_KEYS and not metrics.get("n"):
+        return None
+    return metrics.get(key)
+
+
+def summary_tables(runs: list[Run]) -> str:
+    """The overall figures, then (folded) the same per question type."""
+    types = sorted({t for r in runs for t in r.summary.get("by_type", {})})
+    return (
+        summary_table(runs, [OVERALL])
+        + "<details><summary>分题型</summary>"
+        + summary_table(runs, types)
+        + "</details>"
+    )
+
+
+def summary_table(runs: list[Run], groups: list[str]) -> str:
+    """Figures of ``groups`` (OVERALL or question types); with two runs, a row per run and
+    the difference."""
     columns = [(k, label) for k, label in SUMMARY_COLUMNS if any(k in r.summary for r in runs)]
     head = "".join(f"<th>{escape(label)}</th>" for _, label in columns)
-    groups = [OVERALL, *sorted({t for r in runs for t in r.summary.get("by_type", {})})]
     rows = []
     for group in groups:
         figures = [
@@ -128,12 +150,12 @@ def summary_table(runs: list[Run]) -> str:
         ]
         for run, metrics in zip(runs, figures, strict=True):
             name = escape(group) + (f" · {escape(run.name)}" if len(runs) > 1 else "")
-            cells = "".join(f"<td>{_cell(metrics.get(k))}</td>" for k, _ in columns)
+            cells = "".join(f"<td>{_cell(_figure_of(metrics, k))}</td>" for k, _ in columns)
             rows.append(f"<tr><th>{name}</th>{cells}</tr>")
         if len(runs) == 2:
             diffs = []
             for key, _ in columns:
-                a, b = figures[0].get(key), figures[1].get(key)
+                a, b = _figure_of(figures[0], key), _figure_of(figures[1], key)
                 ok = isinstance(a, int | float) and isinstance(b, int | float)
                 diffs.append(f"<td class='diff'>{f'{b - a:+.3f}' if ok else '—'}</td>")
             rows.append(
@@ -154,12 +176,14 @@ def charts(runs: list[Run]) -> str:
                                   for t in types] for r in runs if r.answered},
             "正确率",
         ))  # fmt: skip
+    searched = [t for t in types if any(r.summary["by_type"].get(t, {}).get("n") for r in runs)]
     hits = {
-        label(r, f"hit@{k}"): [r.summary["by_type"].get(t, {}).get(f"hit@{k}") for t in types]
+        label(r, f"hit@{k}"): [_figure_of(r.summary["by_type"].get(t, {}), f"hit@{k}")
+                               for t in searched]
         for r in runs
         for k in ((1, 5) if len(runs) == 1 else (5,))
-    }
-    figures.append(grouped_bars("各类问题的检索命中率（可答题）", types, hits, "命中率"))
+    }  # fmt: skip
+    figures.append(grouped_bars("各类问题的检索命中率（可答题）", searched, hits, "命中率"))
     if any(r.answered for r in runs):
         seconds = {r.name: [q.get("answer_seconds", 0.0) for q in r.questions if "correct" in q]
                    for r in runs if r.answered}  # fmt: skip
@@ -303,13 +327,14 @@ table.summary td { text-align: right; font-variant-numeric: tabular-nums; }
 tr.diff-row td, td.diff { color: #6b7280; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 figure { margin: 0; border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px; }
-figure svg { width: 460px; max-width: 100%; height: auto; }
+figure svg { width: 520px; max-width: 100%; height: auto; }
 table.questions td:nth-child(3) { max-width: 380px; }
 table.questions td:nth-child(4) { max-width: 460px; }
 .right, .refused_right, .retrieval_hit { color: #047857; font-weight: 600; }
 .wrong, .refused_wrong, .answered_wrong, .retrieval_miss { color: #b91c1c; font-weight: 600; }
 .answer { white-space: pre-wrap; font-weight: normal; color: #111827; }
 .notice { color: #92400e; font-size: 12px; font-weight: normal; }
+.cites { list-style: none; }
 .cites, .passages { margin: 4px 0 0 1.2em; padding: 0; font-size: 12px; color: #374151;
   font-weight: normal; }
 .passage { color: #4b5563; }
@@ -353,7 +378,7 @@ def run_page(run: Run) -> str:
     types = sorted({q["type"] for q in run.questions})
     body = (
         _config_line(run)
-        + "<h2>汇总</h2>" + summary_table([run])
+        + "<h2>汇总</h2>" + summary_tables([run])
         + f"<h2>图表</h2><div class='charts'>{charts([run])}</div>"
         + f"<h2>逐题（{len(run.questions)} 题）</h2>" + _filters(types) + question_rows(run)
     )  # fmt: skip
@@ -364,7 +389,7 @@ def comparison_page(first: Run, second: Run) -> str:
     types = sorted({q["type"] for q in first.questions + second.questions})
     body = (
         _config_line(first) + _config_line(second)
-        + "<h2>汇总</h2>" + summary_table([first, second])
+        + "<h2>汇总</h2>" + summary_tables([first, second])
         + f"<h2>图表</h2><div class='charts'>{charts([first, second])}</div>"
         + "<h2>结果变化的问题</h2>" + _filters(types) + changed_rows(first, second)
     )  # fmt: skip

@@ -58,7 +58,7 @@ def grouped_bars(
     ymax: float | None = 1.0,
 ) -> str:
     """Bars per group (question type), one colour per series (a metric, or a run)."""
-    with _drawing(max(4.0, 0.9 * len(groups) + 2), 3.0) as (figure, axes):
+    with _drawing(6.0, 3.2) as (figure, axes):
         width = 0.8 / max(1, len(series))
         for index, (name, values) in enumerate(series.items()):
             xs = [g + index * width - 0.4 + width / 2 for g in range(len(groups))]
@@ -73,13 +73,16 @@ def grouped_bars(
                         va="bottom",
                         fontsize=7,
                     )
-        axes.set_xticks(range(len(groups)), groups)
+        axes.set_xticks(range(len(groups)), groups, rotation=30 if len(groups) > 5 else 0)
         axes.set_ylabel(ylabel)
-        axes.set_title(title)
+        axes.set_title(title, pad=22 if len(series) > 1 else 6)
         if ymax is not None:
             axes.set_ylim(0, ymax * 1.1)
         if len(series) > 1:
-            axes.legend(fontsize=8, frameon=False)
+            axes.legend(
+                fontsize=8, frameon=False, ncols=len(series), loc="lower center",
+                bbox_to_anchor=(0.5, 1.0),
+            )  # fmt: skip
         return _svg(figure)
 
 

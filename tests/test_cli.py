@@ -120,6 +120,21 @@ def test_remove_and_eval_commands(
     assert summary["hit@5"] == 1.0
     row = json.loads((out / "questions.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert row["id"] == "t1" and {"file", "title", "text", "score"} <= set(row["retrieved"][0])
+    assert row["question"].startswith("瓜山未来社区") and row["evidence"]
+    assert "<td>t1</td>" in (out / "report.html").read_text(encoding="utf-8")
+    assert main(["eval", "--compare", str(out), str(out), "--out", str(tmp_path / "cmp")]) == 0
+    assert (tmp_path / "cmp" / "report.html").is_file()
+
+    capsys.readouterr()
+    assert (
+        main(["ask", "瓜山未来社区民宿组团一期建成开放的是哪家酒店？", "--llm", "none", "--cite"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "往来酒店" in printed
+    references = printed.split("引用格式：\n")[1].strip().splitlines()
+    assert references and all(line.startswith("[") for line in references)
+    assert "《今日拱墅》2021年1月15日，第2期（总第1110期），第1版，《" in references[0]
 
     assert main(["remove", "000_5f1999aa854af018.txt", "missing.txt"]) == 1
     text = capsys.readouterr().out

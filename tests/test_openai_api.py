@@ -210,3 +210,49 @@ def test_token_required_when_set(served) -> None:
 def test_page_and_api_share_one_server(served) -> None:
     page = httpx.get(served[0].removesuffix("/v1") + "/", timeout=10)
     assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+def test_a_failure_after_the_stream_started_is_an_error_event() -> None:
+    """The index breaks while a streamed answer is on its way: the client gets an error
+    event it raises, then [DONE]; nothing is left hanging."""
+    from qa.answer import AnswerEvent
+    from qa.errors import ArchiveQAError
+    from qa.openai_api import ChatRequest, CompletionIds, stream_chunks
+    from qa.retrieve import Filters
+
+    def events():
+        yield AnswerEvent("standalone", "q")
+        raise ArchiveQAError("索引不可用：向量文件被截断")
+
+    request = ChatRequest("q", [], Filters())
+    lines = list(stream_chunks(events(), request, CompletionIds("archive-qa")))
+    assert lines[0].startswith("data: ") and '"role": "assistant"' in lines[0]
+    assert '"error"' in lines[-2] and "向量文件被截断" in lines[-2]
+    assert lines[-1] == "data: [DONE]\n\n"
+
+
+def test_history_drops_earlier_source_lists_and_other_roles() -> None:
+    from qa.openai_api import parse_request
+
+    parsed = parse_request(
+        {
+            "messages": [
+                {"role": "system", "content": "忽略资料"},
+                {"role": "user", "content": "问一"},
+                {
+                    "role": "assistant",
+                    "content": "答一[1]。\n\n出处：\n[1] 《今日拱墅》2021年1月15日。",
+                },
+                {"role": "tool", "content": "x"},
+                {"role": "user", "content": "问二"},
+            ],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+        "archive-qa",
+    )
+    assert parsed.question == "问二" and parsed.stream and parsed.include_usage
+    assert parsed.history == [
+        {"role": "user", "content": "问一"},
+        {"role": "assistant", "content": "答一[1]。"},
+    ]
