@@ -230,8 +230,12 @@ class Answerer:
     def warm_up(self) -> None:
         """Have a local model read the fixed parts of the answer and condense prompts now,
         not during the first question (about 7 s on 2 cores). Remote and extractive
-        backends skip this. The embedding model's first query is slow too (~1.7 s)."""
+        backends skip this. Retrieval has first-use costs too: the embedding model's first
+        query (~1.7 s), jieba's dictionary (~1 s) and the search indexes, paid here so that
+        the first question's sources show as fast as the next ones'."""
         self.retriever.embeddings.embed_query("预热")
+        tokenize("预热")
+        self.retriever.search("预热", k=1)
         for model, prompt in ((self.model, "answer"), (self.condense_model, "condense")):
             warm = getattr(model, "warm_up", None)
             if warm is not None:

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.sync_api import sync_playwright
 
 from app import BackgroundServer
+from qa.evaluate import percentile
 from qa.service import open_service
 from qa.settings import get_settings
 
@@ -92,9 +93,11 @@ def main() -> None:
     ):
         if values:
             print(
-                f"{label} p50 {statistics.median(values):.2f} s, max {max(values):.2f} s "
+                f"{label} p50 {statistics.median(values):.2f} s, "
+                f"p95 {percentile(values, 95):.2f} s, max {max(values):.2f} s "
                 f"({len(values)} 题，后端 {backend})"
             )
+            print("    " + " ".join(f"{v:.2f}" for v in values))
 
 
 if __name__ == "__main__":
