@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from qa.api_shapes import answer_json, parse_filters, valid_history
-from qa.cards import render_answer, render_queued, render_streaming
+from qa.cards import render_answer, render_pending
 from qa.errors import ArchiveQAError
 from qa.openai_api import add_openai_api
 from qa.service import ArchiveService, open_service
@@ -71,22 +71,22 @@ def build_app(service: ArchiveService) -> gr.Blocks:
         date_to: str,
     ):
         chat = [*chat, {"role": "user", "content": escape(message or "")}]
-        chat.append({"role": "assistant", "content": render_streaming("")})
+        chat.append({"role": "assistant", "content": render_pending()})
         yield "", chat, history
         try:
             filters = parse_filters(papers, date_from, date_to)
-            partial, reading = "", []
+            partial, reading, queued = "", [], None
             for event in service.stream(message, history, filters):
                 if event.kind == "queued":
-                    chat[-1]["content"] = render_queued(event.text)
-                    yield "", chat, history
+                    queued = event.text
                 elif event.kind == "sources":  # the evidence, readable while the model writes
                     reading = event.passages
-                    chat[-1]["content"] = render_streaming(partial, reading)
-                    yield "", chat, history
                 elif event.kind == "token":
                     partial += event.text
-                    chat[-1]["content"] = render_streaming(partial, reading)
+                elif event.kind == "standalone":
+                    queued = None  # its turn: the model reads the question now
+                if event.kind in ("queued", "sources", "token", "standalone"):
+                    chat[-1]["content"] = render_pending(partial, reading, queued)
                     yield "", chat, history
                 elif event.kind == "answer" and event.answer is not None:
                     answer = event.answer

@@ -27,7 +27,7 @@ from qa.citations import (
     render,
 )
 from qa.cite_style import formal_citation
-from qa.condense import condense, translate_for_search
+from qa.condense import condense, translate_for_search, user_turns
 from qa.context import ContextPassage, article_candidates, select_context
 from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
@@ -154,6 +154,17 @@ class Grounds:
     retrieved: list[Hit]
 
 
+@dataclass
+class Grounded:
+    """A question ready to be answered: the answer being built, what it rests on, how it
+    will be answered (refused, from extracts, or by the model) and the seconds taken."""
+
+    answer: Answer
+    grounds: Grounds
+    route: Literal["refuse", "extract", "generate"]
+    seconds: dict[str, float]
+
+
 def final_answer(events: Iterable[AnswerEvent]) -> Answer:
     """The checked `Answer` a stream of events ends with."""
     answer = None
@@ -262,21 +273,31 @@ class Answerer:
             return
         started = time.perf_counter()
         with queue.turn() as turn:
+            grounded = None
+            if turn.ahead() and self._grounds_without_model(prepared, history):
+                # The sources are ready long before the model's turn: show them meanwhile.
+                grounded = self._ground(prepared, history, filters)
+                if grounded.route == "generate":
+                    yield AnswerEvent("sources", passages=reading_list(grounded.grounds.context))
             shown = 0
             while ahead := turn.ahead():
                 if ahead != shown:
                     yield AnswerEvent("queued", queue_notice(ahead))
                     shown = ahead
                 turn.wait(QUEUE_POLL_S)
-            yield from self._stream(prepared, history, filters, time.perf_counter() - started)
+            if grounded is not None and grounded.route != "generate":
+                grounded = None  # decided while waiting; the model may be back (or gone) now
+            yield from self._stream(
+                prepared, history, filters, time.perf_counter() - started, grounded
+            )
 
-    def _stream(
+    def _ground(
         self,
         prepared: PreparedQuestion,
         history: list[dict[str, Any]] | None,
         filters: Filters | None,
-        queued_s: float,
-    ) -> Iterator[AnswerEvent]:
+    ) -> Grounded:
+        """Condense, search and pick the context: everything before the model writes."""
         started = time.perf_counter()
         notices = list(prepared.notices)
         problem = self.model_problem()
@@ -286,10 +307,7 @@ class Answerer:
         standalone = condense(prepared.text, history or [], helper)
         query = self._search_text(standalone, helper)
         condensed_at = time.perf_counter()
-        yield AnswerEvent("standalone", query)
-
         found, hits, parts = self.retrieve(query, filters)
-        retrieved_at = time.perf_counter()
         answer = Answer(
             question=prepared.text,
             standalone_question=query,
@@ -312,13 +330,45 @@ class Answerer:
             # Extracts match words; a question in another language shares none with the
             # archive, and no model is there to translate it.
             answer.notices.append(FOREIGN_WITHOUT_MODEL)
-            self._refuse(answer)
+            route = "refuse"
         elif self._nothing_relevant(standalone, hits):
+            route = "refuse"
+        else:
+            route = "extract" if self.model is None or problem else "generate"
+        seconds = {
+            "condense_s": round(condensed_at - started, 3),
+            "retrieve_s": round(time.perf_counter() - condensed_at, 3),
+        }
+        return Grounded(answer, grounds, route, seconds)
+
+    def _grounds_without_model(
+        self, prepared: PreparedQuestion, history: list[dict[str, Any]] | None
+    ) -> bool:
+        """Can this question be searched for without the model (no follow-up to rewrite, no
+        translation)? Then it is, while it waits for the model."""
+        return not user_turns(history or []) and cjk_share(prepared.text) >= 0.5
+
+    def _stream(
+        self,
+        prepared: PreparedQuestion,
+        history: list[dict[str, Any]] | None,
+        filters: Filters | None,
+        queued_s: float,
+        grounded: Grounded | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """The answer over ``grounded`` (searched for now if not given)."""
+        sources_shown = grounded is not None
+        grounded = grounded or self._ground(prepared, history, filters)
+        answer, grounds = grounded.answer, grounded.grounds
+        yield AnswerEvent("standalone", answer.standalone_question)
+        if grounded.route == "generate" and not sources_shown:
+            yield AnswerEvent("sources", passages=reading_list(grounds.context))
+        started = time.perf_counter()
+        if grounded.route == "refuse":
             self._refuse(answer)
-        elif self.model is None or problem:
+        elif grounded.route == "extract":
             self._finish(answer, None, grounds)  # extractive candidates, the same verdict
         else:
-            yield AnswerEvent("sources", passages=reading_list(grounds.context))
             try:
                 yield from self._generate(answer, grounds)
             except Exception as exc:  # any backend fault; the app keeps serving
@@ -326,13 +376,12 @@ class Answerer:
                 logger.warning("answer generation failed: %s", reason)
                 answer.notices.append(f"{reason}；以下为摘录式回答")
                 self._finish(answer, None, grounds)
-        finished = time.perf_counter()
+        generate_s = round(time.perf_counter() - started, 3)
         answer.timings |= {
             "queue_s": round(queued_s, 3),
-            "condense_s": round(condensed_at - started, 3),
-            "retrieve_s": round(retrieved_at - condensed_at, 3),
-            "generate_s": round(finished - retrieved_at, 3),
-            "total_s": round(finished - started, 3),
+            **grounded.seconds,
+            "generate_s": generate_s,
+            "total_s": round(sum(grounded.seconds.values()) + generate_s, 3),
         }
         yield AnswerEvent("answer", answer.text, answer)
 

@@ -53,18 +53,25 @@ def _reference(citation: Citation) -> str:
     return f'<span class="aq-ref">{_text(citation.reference)}</span>'
 
 
-def render_streaming(text: str, reading: list[dict[str, Any]] | None = None) -> str:
-    """The answer while it is being written (markers not checked yet), above the passages
-    the model is reading (``reading``: the numbered passage dicts of `AnswerEvent` "sources")."""
-    if reading and not text:
-        body = '<div class="aq-generating">正在生成回答…</div>'
+def render_pending(
+    text: str = "", reading: list[dict[str, Any]] | None = None, queued: str | None = None
+) -> str:
+    """An answer not finished yet: the words written so far (markers not checked yet), or
+    its place in the queue, or "正在生成回答…"; below, the passages the model reads
+    (``reading``: the numbered passage dicts of `AnswerEvent` "sources")."""
+    if text:
+        head = f"{_text(text)}▌"
+    elif queued:
+        head = f'<div class="aq-queued">{_text(queued)}</div>'
+    elif reading:
+        head = '<div class="aq-generating">正在生成回答…</div>'
     else:
-        body = f"{_text(text)}▌"
+        head = "▌"
     if not reading:
-        return f'<div class="aq-answer aq-pending">{body}</div>'
+        return f'<div class="aq-answer aq-pending">{head}</div>'
     cards = "".join(_render_reading_card(p) for p in reading)
     return (
-        f'<div class="aq-answer aq-pending">{body}'
+        f'<div class="aq-answer aq-pending">{head}'
         '<div class="aq-sources aq-reading"><div class="aq-sources-title">'
         f"正在阅读的资料（{len(reading)} 段）</div>{cards}</div></div>"
     )
@@ -76,11 +83,6 @@ def _render_reading_card(passage: dict[str, Any]) -> str:
         f'<div class="aq-card-label"><b>[{passage["number"]}]</b> {_text(passage["label"])}</div>'
         f'<div class="aq-card-text">{_text(passage["excerpt"])}</div></div>'
     )
-
-
-def render_queued(notice: str) -> str:
-    """A question waiting for the model: its place in the queue."""
-    return f'<div class="aq-answer aq-pending aq-queued">{_text(notice)}</div>'
 
 
 def render_answer(answer: Answer, turn: str, article_of: Any = None) -> str:

@@ -133,6 +133,42 @@ def test_streaming_yields_standalone_then_tokens_then_answer(retriever) -> None:
     assert "".join(e.text for e in events if e.kind == "token") == "是 往来酒店[1]。"
 
 
+def test_a_waiting_question_gets_its_sources_before_its_turn(retriever) -> None:
+    """With the model busy, a question that needs no model to be searched for shows the
+    passages it will be answered from at once, then its place in the queue; once its turn
+    comes, the model reads exactly those passages."""
+    import threading
+
+    from qa.turns import TurnQueue
+
+    class QueuedReply(RecordingModel):
+        queue: TurnQueue = Field(default_factory=TurnQueue)
+
+    model = QueuedReply(messages=iter([AIMessage(content="是往来酒店[1]。")]), seen=[])
+    busy, release = threading.Event(), threading.Event()
+
+    def other_question() -> None:
+        with model.queue.turn():
+            busy.set()
+            release.wait(10)
+
+    threading.Thread(target=other_question, daemon=True).start()
+    busy.wait(5)
+    events = answerer(retriever, model).stream(QUESTION)
+    first, second = next(events), next(events)
+    assert first.kind == "sources" and first.passages
+    assert second.kind == "queued" and second.text == "排队中（前面还有 1 个问题）"
+    assert model.seen == []  # nothing asked of the model while it is busy
+    release.set()
+    rest = list(events)
+    kinds = [e.kind for e in rest]
+    assert kinds[0] == "standalone" and "sources" not in kinds and kinds[-1] == "answer"
+    prompt = str(model.seen[0][-1].content)
+    assert all(p["excerpt"].splitlines()[0] in prompt for p in first.passages)
+    answer = rest[-1].answer
+    assert answer.timings["queue_s"] > 0 and not answer.refused
+
+
 def test_model_fault_falls_back_to_extractive_with_a_notice(retriever) -> None:
     answer = answerer(retriever, BrokenModel()).ask(QUESTION)
     assert not answer.refused and "往来酒店" in answer.text

@@ -203,6 +203,8 @@ def test_a_second_question_waits_with_its_place_in_the_queue(browser, app) -> No
         queued = pages[1].locator(".aq-queued")
         queued.wait_for(timeout=30_000)
         assert queued.inner_text() == "排队中（前面还有 1 个问题）"
+        # Its sources are searched for at once and shown while it waits.
+        assert pages[1].locator(".aq-pending .aq-reading .aq-card").count() >= 1
         pages[1].screenshot(path=str(OUT / "queued-1280.png"))
         assert "往来酒店" in last_answer(pages[0]).inner_text()
         assert last_answer(pages[1]).locator(".aq-card").count() >= 1
