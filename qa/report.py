@@ -254,18 +254,24 @@ def _details(record: dict[str, Any]) -> str:
     )
 
 
+def _row_start(record: dict[str, Any]) -> str:
+    """A question's row up to its answer cells: what the filters read, id, type, question."""
+    return (
+        f"<tr class='q' data-type='{escape(record['type'])}' "
+        f"data-failed='{int(is_failure(record))}'>"
+        f"<td>{escape(record['id'])}</td><td>{escape(record['type'])}</td>"
+        f"<td>{escape(record.get('question') or record['standalone_question'])}"
+        f"{_details(record)}</td>"
+    )
+
+
 def question_rows(run: Run) -> str:
     rows = []
     for record in run.questions:
         result = outcome(record)
         seconds = record.get("answer_seconds")
         rows.append(
-            f"<tr class='q' data-type='{escape(record['type'])}' "
-            f"data-failed='{int(is_failure(record))}'>"
-            f"<td>{escape(record['id'])}</td><td>{escape(record['type'])}</td>"
-            f"<td>{escape(record.get('question') or record['standalone_question'])}"
-            f"{_details(record)}</td>"
-            f"<td>{_answer_block(record)}</td>"
+            _row_start(record) + f"<td>{_answer_block(record)}</td>"
             f"<td class='{result}'>{OUTCOME_NAMES[result]}</td>"
             f"<td>{_cell(record.get('first_supporting_rank'))}</td>"
             f"<td>{_cell(seconds) if seconds is not None else '—'}</td></tr>"
@@ -285,12 +291,8 @@ def changed_rows(first: Run, second: Run) -> str:
         if old is None or outcome(old) == outcome(record):
             continue
         rows.append(
-            f"<tr class='q' data-type='{escape(record['type'])}' "
-            f"data-failed='{int(is_failure(record))}'>"
-            f"<td>{escape(record['id'])}</td><td>{escape(record['type'])}</td>"
-            f"<td>{escape(record.get('question') or record['standalone_question'])}"
-            f"{_details(record)}</td>"
-            f"<td class='{outcome(old)}'>{OUTCOME_NAMES[outcome(old)]}{_answer_block(old)}</td>"
+            _row_start(record)
+            + f"<td class='{outcome(old)}'>{OUTCOME_NAMES[outcome(old)]}{_answer_block(old)}</td>"
             f"<td class='{outcome(record)}'>{OUTCOME_NAMES[outcome(record)]}"
             f"{_answer_block(record)}</td></tr>"
         )

@@ -25,3 +25,40 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"../shared 不存在（{SHARED}）：跳过依赖共享评测数据的测试")
     return SHARED
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+TWO_SEED_ISSUES = ("000_5f1999aa854af018.txt", "004_30cb9bfa44a51e07.txt")
+
+
+def serve_two_issues(root: Path, delay_s: float = 0.03):
+    """The real server (page and /v1) over two seed issues, answered by the deterministic
+    streaming fake model: (server, service); ``server.close()`` stops it."""
+    import shutil
+
+    from app import BackgroundServer
+    from qa.service import open_service
+    from tests.fake_models import EchoBestSentenceModel
+
+    seeds = root / "seeds"
+    seeds.mkdir()
+    for name in TWO_SEED_ISSUES:
+        shutil.copy(SEEDS / name, seeds / name)
+    settings = Settings(
+        index_dir=root / "index",
+        upload_dir=root / "uploads",
+        seeds_dir=seeds,
+        llm="none",
+        app_port=free_port(),
+    )
+    service = open_service(settings)
+    service.answerer.model = EchoBestSentenceModel(delay_s=delay_s)
+    service.answerer.backend = "fake"
+    return BackgroundServer(settings, service), service

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, ROOT, SEEDS
+from tests.conftest import DATA, ROOT, SEEDS, TWO_SEED_ISSUES, free_port, serve_two_issues
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -35,36 +34,10 @@ HOTEL_QUESTION = "瓜山未来社区民宿组团一期建成开放的是哪家�
 UPLOAD_QUESTION = "临江区今年计划完成改造多少个老旧小区？"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory):
     """The app's URL and its service."""
-    from app import BackgroundServer
-    from qa.service import open_service
-    from qa.settings import Settings
-    from tests.fake_models import EchoBestSentenceModel
-
-    root = tmp_path_factory.mktemp("app")
-    seeds = root / "seeds"
-    seeds.mkdir()
-    for name in ("000_5f1999aa854af018.txt", "004_30cb9bfa44a51e07.txt"):
-        shutil.copy(SEEDS / name, seeds / name)
-    settings = Settings(
-        index_dir=root / "index",
-        upload_dir=root / "uploads",
-        seeds_dir=seeds,
-        llm="none",
-        app_port=_free_port(),
-    )
-    service = open_service(settings)
-    service.answerer.model = EchoBestSentenceModel()
-    service.answerer.backend = "fake"
-    server = BackgroundServer(settings, service)
+    server, service = serve_two_issues(tmp_path_factory.mktemp("app"))
     yield server.url, service
     server.close()
 
@@ -321,10 +294,10 @@ def test_first_start_serves_while_the_seeds_are_indexed(browser, tmp_path) -> No
 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
-    for name in ("000_5f1999aa854af018.txt", "004_30cb9bfa44a51e07.txt"):
+    for name in TWO_SEED_ISSUES:
         shutil.copy(SEEDS / name, seeds / name)
     settings = Settings(
-        index_dir=tmp_path / "index", seeds_dir=seeds, llm="none", app_port=_free_port()
+        index_dir=tmp_path / "index", seeds_dir=seeds, llm="none", app_port=free_port()
     )
     service = ArchiveService(settings)
     service._lock.acquire()  # hold the first indexing step until the page has been seen

@@ -5,50 +5,22 @@ deterministic streaming fake model."""
 from __future__ import annotations
 
 import re
-import shutil
-import socket
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.conftest import SEEDS
+from tests.conftest import serve_two_issues
 
 openai = pytest.importorskip("openai", reason="没有安装 openai 客户端")
 
 HOTEL_QUESTION = "瓜山未来社区民宿组团一期建成开放的是哪家酒店？"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory):
     """(base URL of /v1, the service)."""
-    from app import BackgroundServer
-    from qa.service import open_service
-    from qa.settings import Settings
-    from tests.fake_models import EchoBestSentenceModel
-
-    root = tmp_path_factory.mktemp("api")
-    seeds = root / "seeds"
-    seeds.mkdir()
-    for name in ("000_5f1999aa854af018.txt", "004_30cb9bfa44a51e07.txt"):
-        shutil.copy(SEEDS / name, seeds / name)
-    settings = Settings(
-        index_dir=root / "index",
-        upload_dir=root / "uploads",
-        seeds_dir=seeds,
-        llm="none",
-        app_port=_free_port(),
-    )
-    service = open_service(settings)
-    service.answerer.model = EchoBestSentenceModel(delay_s=0.005)
-    service.answerer.backend = "fake"
-    server = BackgroundServer(settings, service)
+    server, service = serve_two_issues(tmp_path_factory.mktemp("api"), delay_s=0.005)
     yield f"{server.url}/v1", service
     server.close()
 
