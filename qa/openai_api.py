@@ -4,7 +4,8 @@ streamed) and ``GET /v1/models``, for chat clients and scripts that already spea
 The message content is the checked answer with its ``[n]`` markers and, for clients that
 show only text, a short source list after it; the citations also travel as a structured
 ``citations`` field. A stream sends the passages being read first (``sources``), keeps the
-connection alive while the model writes, and then the checked answer: the model's raw words
+connection alive (an SSE comment every 5 s of silence) while the question waits or the model
+writes, and then the checked answer: the model's raw words
 are not streamed, because the citation check may re-point or drop markers and the verdict
 may replace the text, and a stream cannot take back what it has sent.
 
@@ -17,7 +18,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import queue
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,7 +44,7 @@ logger = logging.getLogger(__name__)
 SOURCES_HEADING = "出处："
 # How an earlier answer's source list starts in the content: cut when it comes back as history.
 _SOURCES_BLOCK = re.compile(r"\n\n" + SOURCES_HEADING + r"\n\[\d+\] .*\Z", re.S)
-HEARTBEAT_S = 5.0  # an SSE comment at least this often while the model writes
+HEARTBEAT_S = 5.0  # an SSE comment when nothing else was sent for this long
 _CHAT_ROLES = ("user", "assistant")
 _OTHER_ROLES = ("system", "developer", "tool", "function")
 
@@ -208,6 +211,50 @@ def content_pieces(content: str) -> list[str]:
     return [piece for piece in re.split(r"(?<=[。！？；\n])", content) if piece]
 
 
+_END = object()
+
+
+def with_heartbeats(events: Iterator[AnswerEvent], every_s: float) -> Iterator[AnswerEvent | None]:
+    """``events`` as they come, and None whenever none has come for ``every_s`` seconds (the
+    model may read a long prompt, or wait its turn, for a minute without a word).
+
+    The events are drawn in a thread of their own. When the consumer stops early (the client
+    went away), the events are closed after the one being drawn, which lets the question
+    leave the model's queue and stops the model."""
+    handoff: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+
+    def draw() -> None:
+        try:
+            for event in events:
+                handoff.put(event)
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the consumer, raised there
+            handoff.put(exc)
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            handoff.put(_END)
+
+    threading.Thread(target=draw, name="api-answer", daemon=True).start()
+    try:
+        while True:
+            try:
+                item = handoff.get(timeout=every_s)
+            except queue.Empty:
+                yield None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
 def stream_chunks(
     events: Iterator[AnswerEvent], request: ChatRequest, ids: CompletionIds
 ) -> Iterator[str]:
@@ -220,10 +267,11 @@ def stream_chunks(
         return _sse({**ids.head("chat.completion.chunk"), "choices": [choice], **extra})
 
     yield chunk({"role": "assistant", "content": ""})
-    last_beat = time.monotonic()
     try:
-        for event in events:
-            if event.kind == "sources":
+        for event in with_heartbeats(events, HEARTBEAT_S):
+            if event is None:  # a comment: keeps clients and proxies from closing the stream
+                yield ": 正在生成回答\n\n"
+            elif event.kind == "sources":
                 yield chunk({}, sources=event.passages)
             elif event.kind == "queued":
                 yield f": {event.text}\n\n"
@@ -236,9 +284,6 @@ def stream_chunks(
                     yield _sse(
                         {**ids.head("chat.completion.chunk"), "choices": [], "usage": usage(answer)}
                     )
-            elif time.monotonic() - last_beat >= HEARTBEAT_S:
-                yield ": 正在生成回答\n\n"  # a comment: keeps proxies from closing the stream
-                last_beat = time.monotonic()
     except ArchiveQAError as exc:
         yield _sse(ApiError(503, exc.message, "server_error").body())
     except Exception:  # the server keeps serving; the client learns the answer failed

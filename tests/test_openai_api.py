@@ -228,3 +228,41 @@ def test_history_drops_earlier_source_lists_and_other_roles() -> None:
         {"role": "user", "content": "问一"},
         {"role": "assistant", "content": "答一[1]。"},
     ]
+
+
+def test_silence_is_filled_with_heartbeats_and_a_client_leaving_stops_the_answer() -> None:
+    import threading
+    import time
+
+    from qa.answer import AnswerEvent
+    from qa.openai_api import with_heartbeats
+
+    closed = threading.Event()
+
+    def slow_events():
+        try:
+            yield AnswerEvent("standalone", "q")
+            time.sleep(0.35)  # the model reads its prompt
+            yield AnswerEvent("token", "是")
+            time.sleep(5)
+            yield AnswerEvent("token", "不该到这里")
+        finally:
+            closed.set()
+
+    stream = with_heartbeats(slow_events(), every_s=0.1)
+    seen = [next(stream)]
+    while seen[-1] is None or seen[-1].kind != "token":
+        seen.append(next(stream))
+    assert seen[0].kind == "standalone" and seen[-1].text == "是"
+    assert seen[1:-1] and all(item is None for item in seen[1:-1])  # heartbeats meanwhile
+    stream.close()  # the client went away
+    assert closed.wait(10)  # the answer's events were closed: its queue turn is given up
+
+    def failing():
+        yield AnswerEvent("standalone", "q")
+        raise RuntimeError("索引坏了")
+
+    events = with_heartbeats(failing(), every_s=1)
+    assert next(events).kind == "standalone"
+    with pytest.raises(RuntimeError, match="索引坏了"):
+        next(events)
