@@ -185,8 +185,9 @@ def test_a_waiting_question_is_told_its_place_in_the_queue(answerer_over) -> Non
     answerer = answerer_over("echo_worker")
     with answerer.model.queue.turn():  # someone else's question holds the model
         waiting = answerer.stream(QUESTION)
-        first = next(waiting)
-        assert (first.kind, first.text) == ("queued", "排队中（前面还有 1 个问题）")
+        sources, place = next(waiting), next(waiting)  # what it will read, then its place
+        assert sources.kind == "sources" and sources.passages
+        assert (place.kind, place.text) == ("queued", "排队中（前面还有 1 个问题）")
         holder = threading.Thread(target=lambda: list(waiting))
     holder.start()
     holder.join(30)
