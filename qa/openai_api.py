@@ -151,7 +151,7 @@ def answer_content(answer: Answer, with_sources: bool) -> str:
 def usage(answer: Answer) -> dict[str, int]:
     """Token counts as the local model reports them (0 where a backend does not say)."""
     prompt = int(answer.timings.get("model_prompt_tokens", 0))
-    completion = int(answer.timings.get("model_generated_tokens", 0))
+    completion = int(answer.timings.get("model_completion_tokens", 0))
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,

@@ -266,3 +266,14 @@ def test_silence_is_filled_with_heartbeats_and_a_client_leaving_stops_the_answer
     assert next(events).kind == "standalone"
     with pytest.raises(RuntimeError, match="索引坏了"):
         next(events)
+
+
+def test_usage_comes_from_the_local_model_s_token_counts() -> None:
+    from qa.answer import Answer
+    from qa.openai_api import usage
+
+    answer = Answer(
+        "q", "q", "答", False, "local",
+        timings={"model_prompt_tokens": 640, "model_read_tokens": 230, "model_completion_tokens": 18},
+    )  # fmt: skip
+    assert usage(answer) == {"prompt_tokens": 640, "completion_tokens": 18, "total_tokens": 658}
