@@ -34,6 +34,7 @@ import bm25s
 import faiss
 import numpy as np
 
+from index.atomic_file import write_json_atomic
 from index.chunk import Passage
 from qa.errors import ArchiveQAError
 
@@ -135,22 +136,6 @@ class IndexData:
                 f"索引由嵌入模型“{self.embedding_model}”建立，当前配置的是“{model_id}”，向量不可混用。"
                 f"{REPAIR_HINT}（或把 ARCHIVE_QA_EMBEDDING_BACKEND 改回原值）"
             )
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to `path` through a temporary file in the same folder and `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _now() -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import signal
 from dataclasses import asdict, dataclass
@@ -20,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from index.atomic_file import write_json_atomic
 from qa.errors import ArchiveQAError
 
 # CPU flags that decide which llama.cpp kernels run; printed by `archive-qa bench llm`.
@@ -144,9 +144,7 @@ def read_record(model_path: Path) -> dict[str, Any] | None:
 def write_record(model_path: Path, record: dict[str, Any]) -> Path:
     """Write the record atomically next to the model."""
     target = record_path(model_path)
-    staging = target.with_name(f".{target.name}.{os.getpid()}")
-    staging.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(staging, target)
+    write_json_atomic(target, record)
     return target
 
 

@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from index.atomic_file import write_text_atomic
 from qa.errors import ArchiveQAError
 from qa.report_charts import grouped_bars, histogram, precision_recall
 
@@ -398,17 +399,11 @@ def comparison_page(first: Run, second: Run) -> str:
     return _page(f"评测对比：{first.name} ↔ {second.name}", body)
 
 
-def write_atomically(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-    return path
-
-
 def write_run_report(folder: Path) -> Path:
     """``folder/report.html`` for the eval run written in ``folder``."""
-    return write_atomically(folder / REPORT_NAME, run_page(Run.read(folder)))
+    path = folder / REPORT_NAME
+    write_text_atomic(path, run_page(Run.read(folder)))
+    return path
 
 
 def write_comparison_report(first: Path, second: Path, out: Path) -> Path:
@@ -417,4 +412,5 @@ def write_comparison_report(first: Path, second: Path, out: Path) -> Path:
     for letter, run in zip("AB", runs, strict=True):
         run.name = f"{letter}：{run.name}"  # two folders may share a name
     page = comparison_page(*runs)
-    return write_atomically(out / REPORT_NAME, page)
+    write_text_atomic(out / REPORT_NAME, page)
+    return out / REPORT_NAME

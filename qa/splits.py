@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Literal
 
+from index.atomic_file import write_text_atomic
 from qa.errors import ArchiveQAError
 from qa.settings import PROJECT_ROOT
 
@@ -100,9 +100,7 @@ def write_splits(splits: dict[str, dict[str, list[str]]], path: Path = SPLITS_FI
         "assignments never move",
         "sets": {name: splits[name] for name in sorted(splits)},
     }
-    staging = path.with_name(f".{path.name}.{os.getpid()}")
-    staging.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(staging, path)
+    write_text_atomic(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

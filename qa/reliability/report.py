@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.store import write_json_atomic
+from index.atomic_file import write_json_atomic
 from qa.llm_runtime import cpu_features, cpu_name
 
 
