@@ -277,17 +277,20 @@ def server_app(settings: Settings, service: ArchiveService) -> FastAPI:
     )
 
 
+def server_config(settings: Settings, service: ArchiveService) -> uvicorn.Config:
+    return uvicorn.Config(
+        server_app(settings, service),
+        host=settings.app_host,
+        port=settings.app_port,
+        log_level="warning",
+    )
+
+
 class BackgroundServer:
     """The server in a thread of this process (tests, benchmarks); ``close`` stops it."""
 
     def __init__(self, settings: Settings, service: ArchiveService) -> None:
-        config = uvicorn.Config(
-            server_app(settings, service),
-            host=settings.app_host,
-            port=settings.app_port,
-            log_level="warning",
-        )
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(server_config(settings, service))
         self.url = f"http://{settings.app_host}:{settings.app_port}"
         self.thread = threading.Thread(target=self.server.run, name="web-server", daemon=True)
         self.thread.start()
@@ -315,12 +318,7 @@ def main(settings: Settings | None = None) -> None:
     print(service.status(), flush=True)
     url = f"http://{settings.app_host}:{settings.app_port}"
     print(f"网页：{url}/  ｜  OpenAI 兼容接口：{url}/v1", flush=True)
-    uvicorn.run(
-        server_app(settings, service),
-        host=settings.app_host,
-        port=settings.app_port,
-        log_level="warning",
-    )
+    uvicorn.Server(server_config(settings, service)).run()
 
 
 if __name__ == "__main__":
