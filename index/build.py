@@ -1,22 +1,25 @@
-"""Keep passages, vectors and BM25 tokens in step with the issues of an index.
+"""Plan a write of an index: chunk changed issues, embed what is new, tokenize for BM25.
 
 Only passages of changed sources are chunked and embedded again; vectors of passages whose
-text is unchanged come from the index itself (keyed by a hash of the embedded text), so a
-rebuild or a re-ingest of the same file does not embed twice.
+text is unchanged come from the store itself (keyed by a hash of the embedded text), so a
+rebuild or a re-ingest of the same file does not embed twice. The plan (`SourceUpdate`) is
+then committed by whichever store holds the index.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from index.chunk import Passage, chunk_issue, make_splitter
-from index.store import IndexData
+from index.store_api import PassageStore, SourceUpdate
 from index.tokenize import tokenize
+from qa.settings import Settings
 
 EMBED_BATCH = 256  # texts per progress-bar step
 
@@ -45,70 +48,56 @@ def embed_passages(
     return np.vstack(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
 
 
-def refresh_passages(
-    data: IndexData,
-    changed: Iterable[str],
+def plan_update(
+    store: PassageStore,
+    issues: dict[str, dict[str, Any]],
     embeddings: Embeddings,
+    settings: Settings,
     *,
-    chunk_size: int,
-    chunk_overlap: int,
-    bm25_params: tuple[float, float],
+    removed: Iterable[str] = (),
+    rebuild: bool = False,
     progress: bool = True,
-) -> int:
-    """Re-chunk the `changed` sources (present or removed) and embed what is new.
+) -> SourceUpdate:
+    """The write that stores `issues` (new or changed) and drops `removed`.
 
-    Returns how many passages had to be embedded. A change of chunker settings re-chunks
-    every source; a change of embedding model is refused by `IndexData.check_model`.
+    Only the passages of changed sources are chunked; vectors of passages whose text the
+    store already holds are reused. A change of chunker settings re-chunks every source;
+    `rebuild` drops every source not in `issues`. A change of embedding model is refused
+    (`check_model`) unless `rebuild` starts over.
     """
     model_id = model_id_of(embeddings)
-    data.check_model(model_id)
-    chunker = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
-    changed = set(changed)
-    if data.chunker != chunker:
-        changed |= set(data.issues) | {p.source_file for p in data.passages}
+    reuse = store.embedding_model in (None, model_id)
+    if not rebuild:
+        store.check_model(model_id)
+    chunker = {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
+    gone = set(removed) | (set(store.issues) - set(issues) if rebuild else set())
+    to_chunk = dict(issues)
+    if store.chunker != chunker and not rebuild:
+        to_chunk = {name: store.issues[name] for name in store.issues if name not in gone}
+        to_chunk.update(issues)
     cache = (
-        {_text_key(model_id, passage): row for row, passage in enumerate(data.passages)}
-        if data.embedding_model == model_id
+        {_text_key(model_id, old.passage): old.vector for old in store.passages_of(set(to_chunk))}
+        if reuse
         else {}
     )
-    keep = [i for i, passage in enumerate(data.passages) if passage.source_file not in changed]
-    splitter = make_splitter(chunk_size, chunk_overlap)
+    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
     fresh = [
-        passage
-        for name in sorted(changed)
-        if name in data.issues
-        for passage in chunk_issue(data.issues[name], splitter)
+        passage for name in sorted(to_chunk) for passage in chunk_issue(to_chunk[name], splitter)
     ]
-    fresh_keys = [_text_key(model_id, passage) for passage in fresh]
-    to_embed = {
-        key: passage for key, passage in zip(fresh_keys, fresh, strict=True) if key not in cache
-    }
+    keys = [_text_key(model_id, passage) for passage in fresh]
+    to_embed = {key: p for key, p in zip(keys, fresh, strict=True) if key not in cache}
     new_vectors = embed_passages(list(to_embed.values()), embeddings, progress=progress)
-    embedded = dict(zip(to_embed, new_vectors, strict=True))
-    all_vectors = [data.vectors[i] for i in keep] + [
-        embedded[key] if key in embedded else data.vectors[cache[key]] for key in fresh_keys
-    ]
-    data.bm25_params = bm25_params
-    data.replace_passages(
-        [data.passages[i] for i in keep] + fresh,
-        [data.tokens[i] for i in keep] + [" ".join(tokenize(p.search_text)) for p in fresh],
-        np.vstack(all_vectors).astype(np.float32) if all_vectors else np.zeros((0, 0), np.float32),
+    cache.update(zip(to_embed, new_vectors, strict=True))
+    return SourceUpdate(
+        issues=to_chunk,
+        passages=fresh,
+        tokens=[" ".join(tokenize(p.search_text)) for p in fresh],
+        vectors=np.vstack([cache[key] for key in keys]).astype(np.float32)
+        if keys
+        else np.zeros((0, 0), np.float32),
+        removed=gone & set(store.issues),
+        embedding_model=model_id,
+        chunker=chunker,
+        bm25_params=(settings.bm25_k1, settings.bm25_b),
+        embedded=len(to_embed),
     )
-    data.embedding_model = model_id
-    data.chunker = chunker
-    return len(to_embed)
-
-
-def remove_sources(data: IndexData, names: Iterable[str]) -> list[str]:
-    """Delete sources from issues, passages, vectors and tokens. Returns the names not found."""
-    names = set(names)
-    missing = sorted(names - set(data.issues))
-    keep = [i for i, passage in enumerate(data.passages) if passage.source_file not in names]
-    for name in names:
-        data.issues.pop(name, None)
-    data.replace_passages(
-        [data.passages[i] for i in keep],
-        [data.tokens[i] for i in keep],
-        data.vectors[keep] if keep else np.zeros((0, 0), dtype=np.float32),
-    )
-    return missing

@@ -13,10 +13,11 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from index.build import model_id_of, refresh_passages, remove_sources
+from index.build import model_id_of, plan_update
 from index.parse import parse_issue
 from index.schema import Issue
-from index.store import IndexData, load_index, newest_generation, save_index
+from index.store_api import SourceUpdate
+from index.stores import open_store, open_store_for_rebuild
 from index.writer_lock import writer_lock
 from qa.errors import ArchiveQAError
 from qa.settings import Settings
@@ -127,11 +128,11 @@ def remove(
 ) -> list[str]:
     """Delete sources from every part of the index; returns the names not found."""
     with writer_lock(settings.index_dir, action, wait=wait):
-        data = load_index(settings.index_dir)
-        missing = remove_sources(data, names)
-        if len(missing) < len(set(names)):
-            save_index(settings.index_dir, data)
-        return missing
+        store = open_store(settings)
+        present = set(names) & set(store.issues)
+        if present:
+            store.commit(SourceUpdate(removed=present))
+        return sorted(set(names) - present)
 
 
 def _ingest(
@@ -142,40 +143,16 @@ def _ingest(
     rebuild: bool,
     progress: bool,
 ) -> IngestReport:
-    if rebuild:
-        data = _previous_for_reuse(settings, model_id_of(embeddings))
-        changed = {passage.source_file for passage in data.passages}
-        data.issues = {}
-    else:
-        data = load_index(settings.index_dir)
-        data.check_model(model_id_of(embeddings))
-        changed = set()
+    store = open_store_for_rebuild(settings) if rebuild else open_store(settings)
+    if not rebuild:
+        store.check_model(model_id_of(embeddings))  # before the parsing, not after
     report = parse_files(paths, settings, progress=progress)
-    for issue in report.issues:
-        data.issues[issue.source_file] = issue.to_dict()
-        changed.add(issue.source_file)
-    if changed or rebuild:
-        report.embedded = refresh_passages(
-            data,
-            changed,
-            embeddings,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            bm25_params=(settings.bm25_k1, settings.bm25_b),
-            progress=progress,
+    issues = {issue.source_file: issue.to_dict() for issue in report.issues}
+    if issues or rebuild:
+        update = plan_update(
+            store, issues, embeddings, settings, rebuild=rebuild, progress=progress
         )
-        save_index(settings.index_dir, data)
-    ingested = {issue.source_file for issue in report.issues}
-    report.passage_count = sum(1 for passage in data.passages if passage.source_file in ingested)
+        store.commit(update)
+        report.embedded = update.embedded
+        report.passage_count = sum(1 for p in update.passages if p.source_file in issues)
     return report
-
-
-def _previous_for_reuse(settings: Settings, model_id: str) -> IndexData:
-    """The old index as a source of vectors for a rebuild; empty when unusable."""
-    try:
-        previous = load_index(settings.index_dir)
-    except ArchiveQAError:
-        return IndexData(generation=newest_generation(settings.index_dir))
-    if previous.embedding_model != model_id:
-        return IndexData(generation=previous.generation)
-    return previous

@@ -17,7 +17,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from index.build import model_id_of, refresh_passages
+from index.build import model_id_of, plan_update
 from index.parse import parse_issue
 from index.store import (
     ISSUES_FILE,
@@ -25,8 +25,8 @@ from index.store import (
     IndexData,
     load_index,
     newest_generation,
-    save_index,
 )
+from index.stores import open_store
 from index.writer_lock import writer_lock
 from qa.errors import ArchiveQAError
 from qa.settings import Settings
@@ -47,6 +47,10 @@ def repair_index(settings: Settings, embeddings: Embeddings, *, wait: bool = Fal
     its generation folders still hold."""
     index_dir = settings.index_dir
     with writer_lock(index_dir, "archive-qa check --repair", wait=wait):
+        if settings.store == "milvus":  # no files to repair: drop what a killed write left
+            store = open_store(settings)
+            store.discard_leftovers()
+            return RepairReport(None, sorted(store.issues))
         try:
             data = load_index(index_dir)
             data.check_model(model_id_of(embeddings))
@@ -67,16 +71,8 @@ def repair_index(settings: Settings, embeddings: Embeddings, *, wait: bool = Fal
                 continue
             issues[name] = issue.to_dict()
             report.reparsed.append(name)
-        data = IndexData(issues=issues, generation=newest_generation(index_dir))
-        refresh_passages(
-            data,
-            set(issues),
-            embeddings,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            bm25_params=(settings.bm25_k1, settings.bm25_b),
-        )
-        save_index(index_dir, data)
+        data = IndexData(generation=newest_generation(index_dir), folder=index_dir)
+        data.commit(plan_update(data, issues, embeddings, settings, rebuild=True))
         report.sources = sorted(issues)
         report.lost = sorted((set(named) | set(broken)) - set(issues))
         return report

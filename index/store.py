@@ -36,6 +36,7 @@ import numpy as np
 
 from index.atomic_file import write_json_atomic
 from index.chunk import Passage
+from index.store_api import Filters, SourceUpdate, StoredPassage
 from qa.errors import ArchiveQAError
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,12 @@ LEGACY_BM25_PARAMS = (1.5, 0.75)
 
 @dataclass
 class IndexData:
-    """Everything the index holds, in memory.
+    """Everything the index holds, in memory: the FAISS store (`index.store_api.PassageStore`).
 
-    `passages[i]`, `vectors[i]` and `tokens[i]` describe the same passage. The FAISS and BM25
-    indexes are built from them when saved and read back when loaded. Tokens are kept as one
-    space-joined string per passage: a list of hundreds of small strings per passage cost
-    hundreds of MB on a 13k-passage archive.
+    `passages[i]`, `vectors[i]` and `tokens[i]` describe the same passage; a passage's key is
+    its row. The FAISS and BM25 indexes are built from them when saved and read back when
+    loaded. Tokens are kept as one space-joined string per passage: a list of hundreds of
+    small strings per passage cost hundreds of MB on a 13k-passage archive.
     """
 
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -75,10 +76,132 @@ class IndexData:
     generation: int = 0
     faiss_index: Any = None
     bm25: Any = None
+    folder: Path | None = None  # where `commit` saves; set by `load_index`
+    # The last query's BM25 scores of every row (a search, then its candidates are scored).
+    _last_scores: tuple[tuple[str, ...], np.ndarray] = field(
+        default_factory=lambda: ((), np.zeros(0, np.float32)), repr=False
+    )
 
     @property
     def article_count(self) -> int:
         return sum(len(issue["articles"]) for issue in self.issues.values())
+
+    @property
+    def passage_count(self) -> int:
+        return len(self.passages)
+
+    def source_passage_counts(self) -> dict[str, int]:
+        return dict(Counter(passage.source_file for passage in self.passages))
+
+    # Searching (index.store_api.PassageStore)
+    def _allowed(self, filters: Filters, skip_kinds: tuple[str, ...] = ()) -> np.ndarray | None:
+        """Mask of the rows a search may return; None when every row may."""
+        if not filters.active and not skip_kinds:
+            return None
+        return np.fromiter(
+            (filters.allows(p) and p.kind not in skip_kinds for p in self.passages),
+            dtype=bool,
+            count=len(self.passages),
+        )
+
+    def dense_search(
+        self, vector: np.ndarray, depth: int, filters: Filters, skip_kinds: tuple[str, ...]
+    ) -> list[int]:
+        self.ensure_search_indexes()
+        skip = skip_kinds if any(p.kind in skip_kinds for p in self._kind_samples) else ()
+        allowed = self._allowed(filters, skip)
+        params = None
+        if allowed is not None:
+            ids = np.flatnonzero(allowed).astype(np.int64)
+            if not len(ids):
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+        depth = min(depth, len(self.passages))
+        _, rows = self.faiss_index.search(vector[None, :], depth, params=params)
+        return [int(r) for r in rows[0] if r >= 0]
+
+    def _bm25_scores(self, tokens: list[str]) -> np.ndarray:
+        """Scores of every row; the last query's are kept (search, then score candidates)."""
+        key = tuple(tokens)
+        cached_key, scores = self._last_scores
+        if cached_key != key:
+            self.ensure_search_indexes()
+            scores = np.asarray(self.bm25.get_scores(tokens), np.float32)
+            self._last_scores = (key, scores)
+        return scores
+
+    def lexical_search(self, tokens: list[str], depth: int, filters: Filters) -> list[int]:
+        if not tokens or not self.passages:
+            return []
+        ranked = self._bm25_scores(tokens).copy()
+        allowed = self._allowed(filters)
+        if allowed is not None:
+            ranked[~allowed] = -np.inf
+        depth = min(depth, len(ranked))
+        top = np.argpartition(-ranked, depth - 1)[:depth]
+        top = top[np.argsort(-ranked[top], kind="stable")]
+        return [int(row) for row in top if ranked[row] > 0]
+
+    def lexical_scores(self, tokens: list[str], keys: list[int]) -> dict[int, float]:
+        if not tokens:
+            return dict.fromkeys(keys, 0.0)
+        scores = self._bm25_scores(tokens)
+        return {key: float(scores[key]) for key in keys}
+
+    def fetch(self, keys: list[int]) -> dict[int, StoredPassage]:
+        return {
+            key: StoredPassage(self.passages[key], self.tokens[key].split(), self.vectors[key])
+            for key in keys
+        }
+
+    def document_frequency(self, tokens: set[str]) -> dict[str, int]:
+        return {token: self._document_frequency.get(token, 0) for token in tokens}
+
+    def article_passages(self, article_id: str) -> list[Passage]:
+        return self._article_groups.get(article_id, [])
+
+    def passages_of(self, sources: set[str]) -> list[StoredPassage]:
+        rows = [i for i, p in enumerate(self.passages) if p.source_file in sources]
+        return list(self.fetch(rows).values())
+
+    def export(self) -> SourceUpdate:
+        """Everything, as one write (for `index.migrate`)."""
+        return SourceUpdate(
+            issues=dict(self.issues),
+            passages=list(self.passages),
+            tokens=list(self.tokens),
+            vectors=self.vectors,
+            embedding_model=self.embedding_model,
+            chunker=dict(self.chunker),
+            bm25_params=self.bm25_params,
+        )
+
+    def commit(self, update: SourceUpdate) -> None:
+        """Merge `update` in memory, then save it as a new generation of `folder`."""
+        if self.folder is None:
+            raise ValueError("IndexData.commit needs the folder it was loaded from")
+        self.apply(update)
+        save_index(self.folder, self)
+
+    def apply(self, update: SourceUpdate) -> None:
+        """Merge `update` into this index in memory."""
+        gone = update.removed | set(update.issues)
+        keep = [i for i, passage in enumerate(self.passages) if passage.source_file not in gone]
+        for name in update.removed:
+            self.issues.pop(name, None)
+        self.issues.update(update.issues)
+        vectors = [self.vectors[keep]] if keep else []
+        if len(update.passages):
+            vectors.append(np.asarray(update.vectors, dtype=np.float32))
+        self.replace_passages(
+            [self.passages[i] for i in keep] + update.passages,
+            [self.tokens[i] for i in keep] + update.tokens,
+            np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32),
+        )
+        if update.issues:
+            self.embedding_model = update.embedding_model or self.embedding_model
+            self.chunker = update.chunker or self.chunker
+            self.bm25_params = update.bm25_params
 
     def replace_passages(
         self, passages: list[Passage], tokens: list[str], vectors: np.ndarray
@@ -86,7 +209,8 @@ class IndexData:
         """Swap in a new passage set; drops what was derived from the old one."""
         self.passages, self.tokens, self.vectors = passages, tokens, vectors
         self.faiss_index = self.bm25 = None
-        for derived in ("document_frequency", "masthead_mask", "article_passages"):
+        self._last_scores = ((), np.zeros(0, np.float32))
+        for derived in ("_document_frequency", "_kind_samples", "_article_groups"):
             self.__dict__.pop(derived, None)
 
     def ensure_search_indexes(self) -> None:
@@ -102,7 +226,7 @@ class IndexData:
             self.bm25.index([tokens.split() for tokens in self.tokens], show_progress=False)
 
     @cached_property
-    def document_frequency(self) -> Counter[str]:
+    def _document_frequency(self) -> Counter[str]:
         """In how many passages each BM25 token occurs."""
         counts: Counter[str] = Counter()
         for tokens in self.tokens:
@@ -110,8 +234,8 @@ class IndexData:
         return counts
 
     @cached_property
-    def article_passages(self) -> dict[str, list[Passage]]:
-        """Each article's passages in printed order (the model reads whole articles)."""
+    def _article_groups(self) -> dict[str, list[Passage]]:
+        """Each article's passages in printed order."""
         passages: dict[str, list[Passage]] = {}
         for passage in self.passages:
             passages.setdefault(passage.article_id, []).append(passage)
@@ -120,10 +244,9 @@ class IndexData:
         return passages
 
     @cached_property
-    def masthead_mask(self) -> np.ndarray:
-        return np.fromiter(
-            (p.kind == "masthead" for p in self.passages), dtype=bool, count=len(self.passages)
-        )
+    def _kind_samples(self) -> list[Passage]:
+        """One passage of each kind present (a skipped kind that is absent costs no mask)."""
+        return list({p.kind: p for p in self.passages}.values())
 
     @property
     def dimension(self) -> int | None:
@@ -151,7 +274,7 @@ def load_index(index_dir: Path) -> IndexData:
     """Load the index; an absent index is empty. A broken one raises `ArchiveQAError`."""
     manifest_path = index_dir / MANIFEST
     if not manifest_path.exists():
-        return IndexData()
+        return IndexData(folder=index_dir)
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -203,6 +326,7 @@ def load_index(index_dir: Path) -> IndexData:
         generation=int(manifest.get("generation", 0)),
         faiss_index=faiss_index,
         bm25=bm25,
+        folder=index_dir,
     )
 
 

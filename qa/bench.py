@@ -157,25 +157,17 @@ def bench_crud(
     """Index CRUD documents into a fresh temporary index and measure ingest and retrieval.
     With ``keep_index`` the index is kept in that folder (replacing one there), so that
     answers can be evaluated over it (``ARCHIVE_QA_INDEX_DIR=... archive-qa eval``)."""
-    from index.build import refresh_passages
-    from index.store import IndexData, load_index, save_index
+    from index.build import plan_update
+    from index.store import IndexData, load_index
     from qa.retrieve import build_retriever
 
     questions = _read_jsonl(crud_dir / "qa_1doc.jsonl")
     docs = select_docs(_read_jsonl(crud_dir / "docs.jsonl"), questions, limit)
     workdir = Path(tempfile.mkdtemp(prefix="archive-qa-crud-"))
     try:
-        data = IndexData(issues=crud_issues(docs))
+        data = IndexData(folder=workdir)
         start = time.perf_counter()
-        refresh_passages(
-            data,
-            set(data.issues),
-            embeddings,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            bm25_params=(settings.bm25_k1, settings.bm25_b),
-        )
-        save_index(workdir, data)
+        data.commit(plan_update(data, crud_issues(docs), embeddings, settings))
         ingest_seconds = time.perf_counter() - start
         del data  # measure retrieval on the index as loaded from disk, not on a second copy
         size_mb = sum(p.stat().st_size for p in workdir.rglob("*") if p.is_file()) / 1024 / 1024

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.ingest import IngestReport, ingest
-from index.store import load_index
+from index.stores import open_store, store_label
 from qa.errors import ArchiveQAError
 from qa.settings import PROJECT_ROOT, get_settings
 
@@ -67,7 +67,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     )
     _print_report(report)
     print(
-        f"段落 {report.passage_count} 个（新向量化 {report.embedded} 个）；索引目录：{settings.index_dir}"
+        f"段落 {report.passage_count} 个（新向量化 {report.embedded} 个）；索引：{store_label(settings)}"
     )
     return 1 if report.skipped else 0
 
@@ -310,8 +310,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(row.ok for row in rows) else 1
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from index.migrate import migrate
+
+    report = migrate(get_settings(), args.to, wait=args.wait)
+    print(
+        f"已从 {report.source} 迁移到 {report.target}：{report.sources} 期报纸、"
+        f"{report.articles} 篇文章、{report.passages} 个段落，核对一致（{report.seconds} 秒）"
+    )
+    print(f"使用新存储：ARCHIVE_QA_STORE={args.to}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
-    data = load_index(get_settings().index_dir)
+    data = open_store(get_settings())
     issues = [data.issues[name] for name in sorted(data.issues)]
     if args.json:
         json.dump({"sources": issues}, sys.stdout, ensure_ascii=False, indent=2)
@@ -401,6 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     remove_parser.add_argument("sources", nargs="+", help="来源文件名（见 archive-qa info）")
     remove_parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
     remove_parser.set_defaults(func=cmd_remove)
+
+    migrate_parser = sub.add_parser(
+        "migrate", help="在 FAISS 与 Milvus 之间复制索引，不重新向量化 (copy the index)"
+    )
+    migrate_parser.add_argument("--to", choices=("milvus", "faiss"), required=True)
+    migrate_parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
+    migrate_parser.set_defaults(func=cmd_migrate)
 
     check_parser = sub.add_parser(
         "check", help="可靠性检查，或用 --repair 修复损坏的索引 (reliability checks / repair)"

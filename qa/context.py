@@ -12,6 +12,7 @@ order inside a passage. Measured in the README ("Answers").
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from index.chunk import Passage
@@ -39,7 +40,7 @@ class ContextPassage:
 
 def article_candidates(
     hits: list[Hit],
-    article_passages: dict[str, list[Passage]],
+    article_passages: Callable[[str], list[Passage]],
     max_articles: int,
     rank_penalty: float,
     sibling_penalty: float,
@@ -56,7 +57,7 @@ def article_candidates(
     candidates: list[Hit] = []
     penalties: list[float] = []
     for rank, (article_id, hit) in enumerate(list(best.items())[:max_articles]):
-        siblings = article_passages.get(article_id, [])
+        siblings = article_passages(article_id)
         if hit.passage.kind != "article" or not siblings:
             siblings = [hit.passage]
         for passage in siblings:

@@ -1,6 +1,7 @@
-"""Hybrid retrieval: dense (FAISS, e5) and BM25 (jieba words + bigrams), fused.
+"""Hybrid retrieval: dense (e5) and BM25 (jieba words + bigrams), fused.
 
-Each result keeps its fused score (which orders the list), the dense cosine, the BM25 score
+The candidates come from a `PassageStore` (FAISS + bm25s on disk, or Milvus); fusion, the
+date boost and coverage are computed here, the same for both. Each result keeps its fused score (which orders the list), the dense cosine, the BM25 score
 and the question-word coverage (the last two are comparable across questions, for refusals).
 Filters (paper, date range) restrict both rankers before fusion; years and months named in
 the question boost passages from matching issues.
@@ -14,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import faiss
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -23,30 +23,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from index.chunk import Passage
-from index.store import IndexData
+from index.store_api import Filters, PassageStore, StoredPassage
 from index.tokenize import tokenize
 from qa.dates import DateMention, find_dates
 from qa.errors import ArchiveQAError
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrictions a user sets beside the chat."""
-
-    papers: tuple[str, ...] = ()
-    date_from: str | None = None  # ISO, inclusive
-    date_to: str | None = None
-
-    def allows(self, passage: Passage) -> bool:
-        if self.papers and passage.paper not in self.papers:
-            return False
-        if self.date_from and (not passage.date or passage.date < self.date_from):
-            return False
-        return not (self.date_to and (not passage.date or passage.date > self.date_to))
-
-    @property
-    def active(self) -> bool:
-        return bool(self.papers or self.date_from or self.date_to)
 
 
 @dataclass
@@ -70,7 +50,7 @@ class RetrievalResult:
 
 
 class HybridRetriever(BaseRetriever):
-    """LangChain retriever over an `IndexData`; see the module docstring."""
+    """LangChain retriever over a `PassageStore`; see the module docstring."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -108,123 +88,87 @@ class HybridRetriever(BaseRetriever):
         self, query: str, k: int | None = None, filters: Filters | None = None
     ) -> RetrievalResult:
         start = time.perf_counter()
-        data: IndexData = self.index
+        store: PassageStore = self.index
         k = k or self.k
         filters = filters or self.filters
-        if not data.passages:
+        if not store.passage_count:
             return RetrievalResult([], seconds=time.perf_counter() - start)
-        data.ensure_search_indexes()
-        allowed = (
-            np.fromiter(
-                (filters.allows(p) for p in data.passages), dtype=bool, count=len(data.passages)
-            )
-            if filters.active
-            else None
-        )
+        query_tokens = tokenize(query)
+        query_vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         # The masthead (dates, numbers, hotline) looks like every dated question to the
         # dense model; it is found by its exact words, through BM25 only.
-        dense_allowed = allowed
-        if data.masthead_mask.any():
-            dense_allowed = (
-                ~data.masthead_mask if allowed is None else allowed & ~data.masthead_mask
-            )
-        query_tokens = tokenize(query)
-        query_vector, dense_order = self._dense(query, dense_allowed)
-        bm25_scores, bm25_order = self._bm25(query_tokens, allowed)
-        fused = self._fuse(query_vector, dense_order, bm25_scores, bm25_order)
+        dense_order = store.dense_search(query_vector, self.depth, filters, ("masthead",))
+        bm25_order = store.lexical_search(query_tokens, self.depth, filters)
+        candidates = list(dict.fromkeys(dense_order + bm25_order))
+        stored = store.fetch(candidates)
+        bm25_scores = store.lexical_scores(query_tokens, candidates)
+        dense_scores = {key: float(stored[key].vector @ query_vector) for key in candidates}
+        fused = self._fuse(dense_order, bm25_order, dense_scores, bm25_scores)
         dates = find_dates(query, self.today)
         if dates and self.date_boost:
-            for row in fused:
-                match = max(mention.matches(data.passages[row].date) for mention in dates)
-                fused[row] *= 1 + self.date_boost * match / 2
+            for key in fused:
+                match = max(mention.matches(stored[key].passage.date) for mention in dates)
+                fused[key] *= 1 + self.date_boost * match / 2
         coverage_weights = self.term_weights(set(query_tokens))
-        dense_rank = {row: rank for rank, row in enumerate(dense_order, start=1)}
-        bm25_rank = {row: rank for rank, row in enumerate(bm25_order, start=1)}
-        best = sorted(fused, key=lambda row: fused[row], reverse=True)[:k]
+        dense_rank = {key: rank for rank, key in enumerate(dense_order, start=1)}
+        bm25_rank = {key: rank for rank, key in enumerate(bm25_order, start=1)}
+        best = sorted(fused, key=lambda key: fused[key], reverse=True)[:k]
         hits = [
             Hit(
-                passage=data.passages[row],
-                score=fused[row],
-                dense_score=float(data.vectors[row] @ query_vector),
-                bm25_score=float(bm25_scores[row]),
-                coverage=self._coverage(coverage_weights, row),
-                dense_rank=dense_rank.get(row),
-                bm25_rank=bm25_rank.get(row),
+                passage=stored[key].passage,
+                score=fused[key],
+                dense_score=dense_scores[key],
+                bm25_score=bm25_scores[key],
+                coverage=_coverage(coverage_weights, stored[key]),
+                dense_rank=dense_rank.get(key),
+                bm25_rank=bm25_rank.get(key),
             )
-            for row in best
+            for key in best
         ]
         return RetrievalResult(hits, dates, time.perf_counter() - start)
 
     def _fuse(
         self,
-        query_vector: np.ndarray,
         dense_order: list[int],
-        bm25_scores: np.ndarray,
         bm25_order: list[int],
+        dense_scores: dict[int, float],
+        bm25_scores: dict[int, float],
     ) -> dict[int, float]:
-        """Fused score of every candidate row."""
+        """Fused score of every candidate."""
         use_dense = self.mode in ("hybrid", "dense")
         use_bm25 = self.mode in ("hybrid", "bm25")
         fused: dict[int, float] = {}
         if self.fusion == "rrf":
             if use_dense:
-                for rank, row in enumerate(dense_order, start=1):
-                    fused[row] = fused.get(row, 0.0) + self.dense_weight / (self.rrf_k + rank)
+                for rank, key in enumerate(dense_order, start=1):
+                    fused[key] = fused.get(key, 0.0) + self.dense_weight / (self.rrf_k + rank)
             if use_bm25:
-                for rank, row in enumerate(bm25_order, start=1):
-                    fused[row] = fused.get(row, 0.0) + self.bm25_weight / (self.rrf_k + rank)
+                for rank, key in enumerate(bm25_order, start=1):
+                    fused[key] = fused.get(key, 0.0) + self.bm25_weight / (self.rrf_k + rank)
             return fused
-        data: IndexData = self.index
-        rows = sorted(set(dense_order if use_dense else []) | set(bm25_order if use_bm25 else []))
-        if not rows:
+        keys = sorted(set(dense_order if use_dense else []) | set(bm25_order if use_bm25 else []))
+        if not keys:
             return fused
-        dense = data.vectors[rows] @ query_vector if use_dense else np.zeros(len(rows))
-        lexical = bm25_scores[rows] if use_bm25 else np.zeros(len(rows))
+        dense = np.array([dense_scores[key] for key in keys]) if use_dense else np.zeros(len(keys))
+        lexical = np.array([bm25_scores[key] for key in keys]) if use_bm25 else np.zeros(len(keys))
         combined = self.dense_weight * _min_max(dense) + self.bm25_weight * _min_max(lexical)
-        return {row: float(score) for row, score in zip(rows, combined, strict=True)}
+        return {key: float(score) for key, score in zip(keys, combined, strict=True)}
 
     def term_weights(self, query_tokens: set[str]) -> dict[str, float]:
         """IDF weight of each question token over the indexed passages."""
-        data: IndexData = self.index
-        total = len(data.passages)
-        return {
-            t: math.log(1 + total / (1 + data.document_frequency.get(t, 0))) for t in query_tokens
-        }
+        store: PassageStore = self.index
+        total = store.passage_count
+        frequency = store.document_frequency(query_tokens)
+        return {t: math.log(1 + total / (1 + frequency.get(t, 0))) for t in query_tokens}
 
-    def _coverage(self, weights: dict[str, float], row: int) -> float:
-        """Comparable across questions (unlike BM25): how much of what the question asks
-        about, weighted by rarity, the passage contains."""
-        if not weights:
-            return 0.0
-        present = set(self.index.tokens[row].split())
-        return sum(w for t, w in weights.items() if t in present) / sum(weights.values())
 
-    def _dense(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
-        """The query vector and the top `depth` rows from FAISS."""
-        data: IndexData = self.index
-        vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)[None, :]
-        params = None
-        if allowed is not None:
-            ids = np.flatnonzero(allowed).astype(np.int64)
-            if not len(ids):
-                return vector[0], []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
-        depth = min(self.depth, len(data.passages))
-        _, rows = data.faiss_index.search(vector, depth, params=params)
-        return vector[0], [int(r) for r in rows[0] if r >= 0]
-
-    def _bm25(self, tokens: list[str], allowed: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
-        data: IndexData = self.index
-        if not tokens:
-            return np.zeros(len(data.passages), np.float32), []
-        scores = np.asarray(data.bm25.get_scores(tokens), dtype=np.float32)
-        ranked = scores.copy()
-        if allowed is not None:
-            ranked[~allowed] = -np.inf
-        depth = min(self.depth, len(ranked))
-        top = np.argpartition(-ranked, depth - 1)[:depth]
-        top = top[np.argsort(-ranked[top], kind="stable")]
-        return scores, [int(row) for row in top if ranked[row] > 0]
+def _coverage(weights: dict[str, float], stored: StoredPassage) -> float:
+    """Comparable across questions (unlike BM25): how much of what the question asks
+    about, weighted by rarity, the passage contains."""
+    if not weights:
+        return 0.0
+    present = set(stored.tokens)
+    return sum(w for t, w in weights.items() if t in present) / sum(weights.values())
 
 
 def _min_max(values: np.ndarray) -> np.ndarray:
@@ -233,7 +177,7 @@ def _min_max(values: np.ndarray) -> np.ndarray:
 
 
 def build_retriever(
-    index: IndexData, embeddings: Embeddings, settings: Any, **overrides: Any
+    index: PassageStore, embeddings: Embeddings, settings: Any, **overrides: Any
 ) -> HybridRetriever:
     """A retriever configured from settings (weights, depth, k), with optional overrides."""
     options = {

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from index.ingest import IngestReport, collect_files, ingest, remove
-from index.store import IndexData, load_index
+from index.store import IndexData
+from index.store_api import PassageStore
+from index.stores import open_store, store_label
 from qa.answer import (
     Answer,
     Answerer,
@@ -97,7 +99,7 @@ class ArchiveService:
         settings: Settings,
         backend: str | None = None,
         embeddings: Any = None,
-        data: IndexData | None = None,
+        data: PassageStore | None = None,
         index_problem: str | None = None,
     ) -> None:
         self.settings = settings
@@ -106,7 +108,7 @@ class ArchiveService:
         self.index_problem = index_problem
         self.embeddings = embeddings if embeddings is not None else load_embeddings(settings)
         self._lock = threading.Lock()  # one writer at a time (ingest, delete)
-        data = data if data is not None else load_index(settings.index_dir)
+        data = data if data is not None else open_store(settings)
         data.check_model(self.embeddings.model_id)
         self.answerer: Answerer = build_answerer(
             settings, backend, build_retriever(data, self.embeddings, settings)
@@ -117,7 +119,7 @@ class ArchiveService:
 
     # Reading
     @property
-    def index(self) -> IndexData:
+    def index(self) -> PassageStore:
         return self.answerer.retriever.index
 
     def stream(
@@ -158,9 +160,7 @@ class ArchiveService:
         return sorted({issue.get("paper") for issue in self.index.issues.values()} - {None})
 
     def sources(self) -> list[SourceRow]:
-        counts: dict[str, int] = {}
-        for passage in self.index.passages:
-            counts[passage.source_file] = counts.get(passage.source_file, 0) + 1
+        counts = self.index.source_passage_counts()
         rows = []
         for name, issue in sorted(self.index.issues.items()):
             label = issue_label(issue).split(" · ")
@@ -214,7 +214,8 @@ class ArchiveService:
             first_start = f"索引不可用：{self.index_problem} ｜ " + first_start
         return (
             f"{first_start}回答：{backend} ｜ 索引：{len(data.issues)} 期报纸、{data.article_count} 篇文章、"
-            f"{len(data.passages)} 个段落 ｜ 向量模型：{self.embeddings.model_id}"
+            f"{data.passage_count} 个段落（{store_label(self.settings)}） ｜ "
+            f"向量模型：{self.embeddings.model_id}"
         )
 
     # Writing
@@ -288,9 +289,8 @@ class ArchiveService:
             self.warmed.set()
 
     def _reload(self) -> None:
-        data = load_index(self.settings.index_dir)
+        data = open_store(self.settings)
         data.check_model(self.embeddings.model_id)
-        data.ensure_search_indexes()
         self.answerer.retriever = build_retriever(data, self.embeddings, self.settings)
 
 
@@ -301,14 +301,14 @@ def open_service(
     before returning, or with ``background`` while the service already answers."""
     embeddings = load_embeddings(settings)
     try:
-        data = load_index(settings.index_dir)
+        data = open_store(settings)
         data.check_model(embeddings.model_id)
     except ArchiveQAError as exc:
         if not background:
             raise
         logger.error("index unavailable: %s", exc)  # the app starts and says so
         return ArchiveService(settings, backend, embeddings, IndexData(), exc.message)
-    if not data.passages:
+    if not data.passage_count:
         seeds = settings.seeds_dir
         if not seeds.is_dir():
             raise ArchiveQAError("索引为空，也没有可导入的样例报纸文件夹", source=str(seeds))
@@ -318,5 +318,5 @@ def open_service(
             return service
         print(f"首次启动：正在为 {seeds} 建立索引……", flush=True)
         ingest([seeds], settings, embeddings, progress=True)
-        data = load_index(settings.index_dir)
+        data = open_store(settings)
     return ArchiveService(settings, backend, embeddings, data)

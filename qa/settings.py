@@ -35,6 +35,21 @@ class Settings(BaseSettings):
 
     # Storage
     index_dir: Path = Field(Path(".index"), description="Folder of the index (articles, vectors).")
+    # Where passages, vectors and BM25 live: the FAISS folder above, or Milvus (scale-out).
+    # The writer lock stays in index_dir for both.
+    store: Literal["faiss", "milvus"] = Field("faiss", description="Index store backend.")
+    milvus_uri: str = Field(
+        "",
+        description=(
+            "Milvus to use with store=milvus: a local file (Milvus Lite, embedded) or "
+            "http://host:19530 (standalone server or cluster). Empty: index_dir/milvus.db."
+        ),
+    )
+    milvus_token: SecretStr | None = Field(None, description="Milvus user:password or API key.")
+    milvus_collection: str = Field(
+        "archive_qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Collection name prefix."
+    )
+    milvus_timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for Milvus.")
     embedding_model_path: Path = Field(
         PROJECT_ROOT / "models" / "multilingual-e5-small",
         description="sentence-transformers folder of the embedding model (set-up converts it).",
@@ -205,6 +220,10 @@ class Settings(BaseSettings):
             "when its lexical cohesion with the article so far reaches this (see index.segment)."
         ),
     )
+
+    @property
+    def milvus_uri_resolved(self) -> str:
+        return self.milvus_uri or str(self.index_dir / "milvus.db")
 
     @classmethod
     def settings_customise_sources(

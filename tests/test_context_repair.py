@@ -148,7 +148,7 @@ def test_the_answer_in_another_passage_of_the_retrieved_article_is_read() -> Non
     )
     other = article("other", "城南公园开放。")
     hits = [Hit(park[0], 1.0, 0.0, 0.0), Hit(other[0], 0.5, 0.0, 0.0)]
-    passages = {"park": park, "other": other}
+    passages = {"park": park, "other": other}.__getitem__
     candidates, penalties = article_candidates(hits, passages, 3, 0.02, 0.05)
     assert [c.passage.id for c in candidates] == ["park-0", "park-1", "park-2", "other-0"]
     assert penalties == [0.0, 0.05, 0.05, 0.02]
@@ -168,7 +168,7 @@ def test_a_retrieved_passage_is_preferred_to_an_unretrieved_sibling_saying_as_mu
     question = "文化节什么时候开幕？"
     festival = article("f", "文化节将于5月1日开幕。", "据悉，文化节将于5月1日开幕，为期三天。")
     hits = [Hit(festival[1], 1.0, 0.0, 0.0)]
-    candidates, penalties = article_candidates(hits, {"f": festival}, 3, 0.02, 0.05)
+    candidates, penalties = article_candidates(hits, {"f": festival}.__getitem__, 3, 0.02, 0.05)
     context = select_context(candidates, [weights_for(question)], 20, penalties=penalties)
     assert [item.hit.passage.id for item in context] == ["f-1"]
 
