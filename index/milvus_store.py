@@ -5,8 +5,9 @@ Collections (``<prefix>`` is ``Settings.milvus_collection``)::
     <prefix>_passages   one row per passage: tag, source, article, paper, date, kind, the
                         passage as JSON, its BM25 tokens (plain, and hashed into an analysed
                         text field whose BM25 function fills a sparse vector), the dense vector
-    <prefix>_sources    the parsed issues as JSON (in parts: a VARCHAR holds 64 KB), one set
-                        of rows per (source, tag); a removed source gets a tombstone row
+    <prefix>_sources    the parsed issues as JSON with their passages' token counts (in
+                        parts: a VARCHAR holds 64 KB), one set of rows per (source, tag); a
+                        removed source gets a tombstone row
     <prefix>_manifest   one row per committed write: its tag and the index metadata
 
 Full-text search is Milvus's own BM25 (``FunctionType.BM25``, index parameters ``bm25_k1`` and
@@ -61,7 +62,6 @@ VARCHAR_BYTES = 65_535
 ISSUE_PART_CHARS = 16_000  # 4 bytes per character at most: one part fits a VARCHAR
 INSERT_BATCH = 512
 SYNC_EVERY_S = 1.0  # how often a reader looks for a newer manifest (other writers)
-DF_CACHE_SIZE = 200_000
 REMOTE_SCHEMES = ("http://", "https://", "tcp://", "grpc://", "unix:")
 
 
@@ -96,6 +96,9 @@ class _Live:
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)  # live source -> its tag
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # passages, tokens
+    # In how many live passages each token occurs: the sum of the live sources' own counts,
+    # kept with each source version (so it changes exactly when the sources do).
+    document_frequency: Counter[str] = field(default_factory=Counter)
     stale: dict[int, list[str]] = field(default_factory=dict)  # tag -> sources not yet deleted
     tombstones: dict[int, list[str]] = field(default_factory=dict)  # removed, nothing left
 
@@ -122,7 +125,6 @@ class MilvusStore:
         self._live = _Live()
         self._synced_at = 0.0
         self._sync_lock = threading.Lock()
-        self._df_cache: dict[str, int] = {}
         self._recent: dict[int, StoredPassage] = {}
 
     # Opening
@@ -221,7 +223,6 @@ class MilvusStore:
             DataType.VARCHAR,
             max_length=VARCHAR_BYTES,
             enable_analyzer=True,
-            enable_match=True,
             analyzer_params={"tokenizer": "standard"},
         )
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
@@ -265,7 +266,6 @@ class MilvusStore:
             self._read_catalogue(live)
         with self._sync_lock:
             if live.tag != self._live.tag:
-                self._df_cache = {}
                 self._recent = {}
             self._live = live
             self._synced_at = time.monotonic()
@@ -289,8 +289,10 @@ class MilvusStore:
                 if len(by_tag) == 1:
                     live.tombstones.setdefault(newest, []).append(source)
                 continue
+            stored = json.loads("".join(row["data"] for row in parts))
             live.versions[source] = newest
-            live.issues[source] = json.loads("".join(row["data"] for row in parts))
+            live.issues[source] = stored["issue"]
+            live.document_frequency.update(stored["terms"])
             live.counts[source] = (int(parts[0]["passages"]), int(parts[0]["tokens"]))
 
     def _sync(self) -> _Live:
@@ -439,21 +441,8 @@ class MilvusStore:
         return fetched
 
     def document_frequency(self, tokens: set[str]) -> dict[str, int]:
-        live = self._sync()
-        cache = self._df_cache
-        counts = {}
-        for token in tokens:
-            if token not in cache:
-                if len(cache) > DF_CACHE_SIZE:
-                    cache.clear()
-                rows = self.client.query(
-                    self.passages_name,
-                    filter=f'TEXT_MATCH(tokens, "{hashed_token(token)}") and {live.expression}',
-                    output_fields=["count(*)"],
-                )
-                cache[token] = int(rows[0]["count(*)"]) if rows else 0
-            counts[token] = cache[token]
-        return counts
+        frequency = self._sync().document_frequency
+        return {token: frequency.get(token, 0) for token in tokens}
 
     def article_passages(self, article_id: str) -> list[Passage]:
         if not self.passage_count:
@@ -522,8 +511,8 @@ class MilvusStore:
             )
         if dimension and not self.client.has_collection(self.passages_name):
             self._create_passages(dimension, update.bm25_params)
-        counts = self._insert_passages(update, tag)
-        self._insert_sources(update, tag, counts)
+        counts, terms = self._insert_passages(update, tag)
+        self._insert_sources(update, tag, counts, terms)
         for name in (self.passages_name, self.sources_name):
             if self.client.has_collection(name):
                 self.client.flush(name)
@@ -554,8 +543,12 @@ class MilvusStore:
         self.refresh()
         self.discard_leftovers()
 
-    def _insert_passages(self, update: SourceUpdate, tag: int) -> dict[str, tuple[int, int]]:
+    def _insert_passages(
+        self, update: SourceUpdate, tag: int
+    ) -> tuple[dict[str, tuple[int, int]], dict[str, Counter[str]]]:
+        """Insert the passages; their counts (passages, tokens) and term frequencies by source."""
         counts: dict[str, list[int]] = {name: [0, 0] for name in update.issues}
+        terms: dict[str, Counter[str]] = {name: Counter() for name in update.issues}
         rows = []
         for passage, tokens, vector in zip(
             update.passages, update.tokens, update.vectors, strict=True
@@ -581,20 +574,25 @@ class MilvusStore:
                     )
             counts[passage.source_file][0] += 1
             counts[passage.source_file][1] += len(words)
+            terms[passage.source_file].update(set(words))
             rows.append(row)
             if len(rows) == INSERT_BATCH:
                 self.client.insert(self.passages_name, rows)
                 rows = []
         if rows:
             self.client.insert(self.passages_name, rows)
-        return {name: (c[0], c[1]) for name, c in counts.items()}
+        return {name: (c[0], c[1]) for name, c in counts.items()}, terms
 
     def _insert_sources(
-        self, update: SourceUpdate, tag: int, counts: dict[str, tuple[int, int]]
+        self,
+        update: SourceUpdate,
+        tag: int,
+        counts: dict[str, tuple[int, int]],
+        terms: dict[str, Counter[str]],
     ) -> None:
         rows = []
         for name, issue in update.issues.items():
-            text = json.dumps(issue, ensure_ascii=False)
+            text = json.dumps({"issue": issue, "terms": terms[name]}, ensure_ascii=False)
             for part, start in enumerate(range(0, len(text), ISSUE_PART_CHARS)):
                 rows.append(
                     {

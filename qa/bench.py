@@ -71,6 +71,46 @@ def bench_parse(source_dir: Path, files: int, settings: Settings) -> ParseBenchR
     )
 
 
+def current_rss_mb() -> float:
+    """Resident memory of this process now, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _crud_on_milvus(
+    loaded: Any, questions: list[dict[str, Any]], settings: Settings, embeddings: Any, workdir: Path
+) -> dict[str, Any]:
+    """The FAISS index's passages and vectors copied into Milvus, and the questions again."""
+    from index.milvus_store import MilvusStore, release
+    from qa.retrieve import build_retriever
+
+    milvus_settings = settings.model_copy(update={"store": "milvus", "index_dir": workdir})
+    rss_before = current_rss_mb()
+    start = time.perf_counter()
+    target = MilvusStore.connect(milvus_settings)
+    target.commit(loaded.export())
+    seconds = time.perf_counter() - start
+    scores = score_crud(questions, build_retriever(target, embeddings, settings))
+    uri = milvus_settings.milvus_uri_resolved
+    release(milvus_settings)
+    return {
+        "uri": uri,
+        "passages": target.passage_count,
+        "insert_seconds": round(seconds, 1),
+        "insert_passages_per_s": round(target.passage_count / seconds, 1),
+        **scores,
+        "rss_added_mb": round(current_rss_mb() - rss_before, 0),
+        "disk_mb": round(_size_mb(Path(uri)), 1) if Path(uri).exists() else None,
+    }
+
+
+def _size_mb(path: Path) -> float:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 1024 / 1024
+
+
 # ---------------------------------------------------------------- CRUD retrieval benchmark
 
 CRUD_MODES = ("hybrid", "bm25", "dense")
@@ -153,10 +193,14 @@ def bench_crud(
     settings: Settings,
     embeddings: Any,
     keep_index: Path | None = None,
+    store: str = "faiss",
 ) -> dict[str, Any]:
     """Index CRUD documents into a fresh temporary index and measure ingest and retrieval.
     With ``keep_index`` the index is kept in that folder (replacing one there), so that
-    answers can be evaluated over it (``ARCHIVE_QA_INDEX_DIR=... archive-qa eval``)."""
+    answers can be evaluated over it (``ARCHIVE_QA_INDEX_DIR=... archive-qa eval``).
+    With ``store="milvus"`` the same passages and vectors are also copied into Milvus
+    (``ARCHIVE_QA_MILVUS_URI``, default a Milvus Lite file beside the index) and measured
+    there beside FAISS."""
     from index.build import plan_update
     from index.store import IndexData, load_index
     from qa.retrieve import build_retriever
@@ -170,7 +214,7 @@ def bench_crud(
         data.commit(plan_update(data, crud_issues(docs), embeddings, settings))
         ingest_seconds = time.perf_counter() - start
         del data  # measure retrieval on the index as loaded from disk, not on a second copy
-        size_mb = sum(p.stat().st_size for p in workdir.rglob("*") if p.is_file()) / 1024 / 1024
+        size_mb = _size_mb(workdir)
         loaded = load_index(workdir)
         summary: dict[str, Any] = {
             "docs": len(docs),
@@ -191,6 +235,12 @@ def bench_crud(
             else:
                 summary[f"{mode}_only"] = scores
         summary["peak_rss_mb"] = round(peak_rss_mb(), 0)
+        if store == "milvus":
+            summary["milvus"] = _crud_on_milvus(loaded, questions, settings, embeddings, workdir)
+            for metric in ("hit@5", "mrr@10"):
+                summary["milvus"][f"{metric}_minus_faiss"] = round(
+                    summary["milvus"][metric] - summary[metric], 4
+                )
         if keep_index is not None:
             shutil.rmtree(keep_index, ignore_errors=True)
             keep_index.parent.mkdir(parents=True, exist_ok=True)

@@ -372,7 +372,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         Path(args.source) if args.source else PROJECT_ROOT.parent / "shared" / "bench" / "crud"
     )
     keep = Path(args.keep_index) if args.keep_index else None
-    summary = bench_crud(crud_dir, args.docs, settings, load_embeddings(settings), keep)
+    summary = bench_crud(
+        crud_dir, args.docs, settings, load_embeddings(settings), keep, store=args.store
+    )
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     if args.out:
         out = Path(args.out)
@@ -512,6 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--docs", type=int, default=3000, help="crud: 文档数 (default 3000)")
     bench_parser.add_argument("--source", help="parse: 样本报纸文件夹 (seeds)；crud: 基准目录")
     bench_parser.add_argument("--out", help="crud: 写出 summary.json 的目录")
+    bench_parser.add_argument(
+        "--store",
+        choices=("faiss", "milvus"),
+        default="faiss",
+        help="crud: milvus = 同样的段落与向量再放入 Milvus 测一遍，与 FAISS 并列",
+    )
     bench_parser.add_argument(
         "--keep-index", help="crud: 保留建好的索引到此目录（用于回答评测 ARCHIVE_QA_INDEX_DIR）"
     )
