@@ -371,6 +371,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     crud_dir = (
         Path(args.source) if args.source else PROJECT_ROOT.parent / "shared" / "bench" / "crud"
     )
+    if args.target == "scale":
+        from qa.bench_scale import bench_scale
+
+        embeddings = load_embeddings(settings)
+        for size in args.sizes:
+            result = bench_scale(
+                Path(args.from_index),
+                crud_dir,
+                size,
+                args.store,
+                settings,
+                embeddings,
+                args.queries,
+            )
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        return 0
     keep = Path(args.keep_index) if args.keep_index else None
     summary = bench_crud(
         crud_dir, args.docs, settings, load_embeddings(settings), keep, store=args.store
@@ -505,8 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser = sub.add_parser("bench", help="性能测试 (benchmarks)")
     bench_parser.add_argument(
         "target",
-        choices=["parse", "crud", "llm"],
-        help="parse: 解析速度；crud: 检索基准；llm: 本地语言模型速度",
+        choices=["parse", "crud", "llm", "scale"],
+        help="parse: 解析速度；crud: 检索基准；llm: 本地语言模型速度；scale: 扩容测试（不重新向量化）",
     )
     bench_parser.add_argument(
         "--files", type=int, default=1000, help="parse: 文件数 (default 1000)"
@@ -518,8 +534,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--store",
         choices=("faiss", "milvus"),
         default="faiss",
-        help="crud: milvus = 同样的段落与向量再放入 Milvus 测一遍，与 FAISS 并列",
+        help="crud: milvus = 同样的段落与向量再放入 Milvus 测一遍，与 FAISS 并列；scale: 被测存储",
     )
+    bench_parser.add_argument(
+        "--from-index",
+        default="eval-out/crud-index",
+        help="scale: bench crud --keep-index 建好的 CRUD 索引",
+    )
+    bench_parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[200_000], help="scale: 段落数 (default 200000)"
+    )
+    bench_parser.add_argument("--queries", type=int, default=50, help="scale: 测时问题数")
     bench_parser.add_argument(
         "--keep-index", help="crud: 保留建好的索引到此目录（用于回答评测 ARCHIVE_QA_INDEX_DIR）"
     )

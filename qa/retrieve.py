@@ -102,7 +102,11 @@ class HybridRetriever(BaseRetriever):
         candidates = list(dict.fromkeys(dense_order + bm25_order))
         stored = store.fetch(candidates)
         bm25_scores = store.lexical_scores(query_tokens, candidates)
-        dense_scores = {key: float(stored[key].vector @ query_vector) for key in candidates}
+        ordered = sorted(candidates)  # one product in key order, as FAISS rows always were
+        products = (
+            np.vstack([stored[key].vector for key in ordered]) @ query_vector if ordered else []
+        )
+        dense_scores = {key: float(score) for key, score in zip(ordered, products, strict=True)}
         fused = self._fuse(dense_order, bm25_order, dense_scores, bm25_scores)
         dates = find_dates(query, self.today)
         if dates and self.date_boost:
@@ -199,13 +203,13 @@ def open_retriever(settings: Any, **overrides: Any) -> HybridRetriever:
 
     Raises ArchiveQAError when the index is empty or was built with another model.
     """
-    from index.store import load_index
+    from index.stores import open_store, store_label
     from qa.embed import load_embeddings
 
-    data = load_index(settings.index_dir)
-    if not data.passages:
+    data = open_store(settings)
+    if not data.passage_count:
         raise ArchiveQAError(
-            "索引为空，请先导入：archive-qa ingest seeds/", source=str(settings.index_dir)
+            "索引为空，请先导入：archive-qa ingest seeds/", source=store_label(settings)
         )
     embeddings = load_embeddings(settings)
     data.check_model(embeddings.model_id)

@@ -38,9 +38,10 @@ def free_port() -> int:
 TWO_SEED_ISSUES = ("000_5f1999aa854af018.txt", "004_30cb9bfa44a51e07.txt")
 
 
-def serve_two_issues(root: Path, delay_s: float = 0.03):
+def serve_two_issues(root: Path, delay_s: float = 0.03, **overrides):
     """The real server (page and /v1) over two seed issues, answered by the deterministic
-    streaming fake model: (server, service); ``server.close()`` stops it."""
+    streaming fake model: (server, service); ``server.close()`` stops it. ``overrides``
+    change settings (``store="milvus"``)."""
     import shutil
 
     from app import BackgroundServer
@@ -57,6 +58,7 @@ def serve_two_issues(root: Path, delay_s: float = 0.03):
         seeds_dir=seeds,
         llm="none",
         app_port=free_port(),
+        **overrides,
     )
     service = open_service(settings)
     service.answerer.model = EchoBestSentenceModel(delay_s=delay_s)

@@ -333,3 +333,51 @@ def test_first_start_serves_while_the_seeds_are_indexed(browser, tmp_path) -> No
             service._lock.release()
         page.close()
         server.close()
+
+
+def test_the_app_on_milvus_answers_with_citations_and_forgets_a_deleted_source(
+    browser, tmp_path
+) -> None:
+    """The same page over the Milvus store (Milvus Lite): cited answers, an upload that is
+    found, a delete that is not."""
+    server, _service = serve_two_issues(tmp_path, store="milvus")
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(server.url)
+        page.wait_for_selector("#aq-question textarea")
+        assert "Milvus" in page.locator("#aq-status").inner_text()
+        ask(page, HOTEL_QUESTION)
+        answer = last_answer(page)
+        assert "往来酒店" in answer.locator(".aq-text").inner_text()
+        assert "今日拱墅 · 2021-01-15" in answer.locator(".aq-card").first.inner_text()
+
+        page.get_by_role("tab", name="档案管理").click()
+        page.set_input_files("#aq-upload input[type=file]", [str(DATA / "sample_issue.txt")])
+        page.click("#aq-ingest")
+        page.locator("#aq-ingest-result").get_by_text("sample_issue.txt").wait_for(
+            timeout=120_000
+        )
+        page.get_by_role("tab", name="问答").click()
+        ask(page, UPLOAD_QUESTION)
+        page.wait_for_function(
+            "document.querySelectorAll('.aq-answer:not(.aq-pending)').length >= 2"
+        )
+        assert "临江报" in last_answer(page).inner_text()
+
+        page.get_by_role("tab", name="档案管理").click()
+        page.click("#aq-delete-choice input")
+        page.get_by_role("option", name="sample_issue.txt").click()
+        page.keyboard.press("Escape")
+        page.click("#aq-delete")
+        page.locator("#aq-delete-result").get_by_text("已删除 sample_issue.txt").wait_for(
+            timeout=30_000
+        )
+        page.get_by_role("tab", name="问答").click()
+        ask(page, UPLOAD_QUESTION)
+        page.wait_for_function(
+            "document.querySelectorAll('.aq-answer:not(.aq-pending)').length >= 3"
+        )
+        assert "临江报" not in last_answer(page).inner_text()
+        page.close()
+    finally:
+        server.close()

@@ -1,5 +1,5 @@
-"""Retrieval quality on the public question set with the real embedding model (regression
-guard: fails CI when hit@5 or MRR@10 drops below what the README states)."""
+"""Retrieval quality on the public question set with the real embedding model, in both stores
+(regression guard: fails CI when hit@5 or MRR@10 drops below what the README states)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.ingest import ingest
-from index.store import load_index
+from index.stores import open_store
 from qa import evaluate
 from qa.retrieve import build_retriever
 from qa.settings import Settings
@@ -26,10 +26,13 @@ def real_embeddings():
 
 
 @pytest.mark.slow
-def test_public_set_retrieval(tmp_path: Path, shared_dir: Path, real_embeddings) -> None:
-    settings = Settings(index_dir=tmp_path / "index")
+@pytest.mark.parametrize("store", ["faiss", "milvus"])
+def test_public_set_retrieval(
+    tmp_path: Path, shared_dir: Path, real_embeddings, store: str
+) -> None:
+    settings = Settings(index_dir=tmp_path / "index", store=store)
     ingest([SEEDS], settings, real_embeddings, progress=False)
-    retriever = build_retriever(load_index(settings.index_dir), real_embeddings, settings)
+    retriever = build_retriever(open_store(settings), real_embeddings, settings)
     questions = evaluate.load_test_set(shared_dir / "eval" / "public.jsonl")
     summary = evaluate.summarize(evaluate.evaluate_retrieval(questions, retriever, progress=False))
     assert summary["n"] == 27
