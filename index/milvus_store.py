@@ -61,6 +61,7 @@ LAYOUT_VERSION = 1
 VARCHAR_BYTES = 65_535
 ISSUE_PART_CHARS = 16_000  # 4 bytes per character at most: one part fits a VARCHAR
 INSERT_BATCH = 512
+ARTICLE_PASSAGES_LIMIT = 10_000  # an article of 2 million characters
 SYNC_EVERY_S = 1.0  # how often a reader looks for a newer manifest (other writers)
 REMOTE_SCHEMES = ("http://", "https://", "tcp://", "grpc://", "unix:")
 
@@ -448,10 +449,11 @@ class MilvusStore:
         if not self.passage_count:
             return []
         live = self._sync()
-        rows = self._query(
+        rows = self.client.query(
             self.passages_name,
-            f"article_id == {_literal(article_id)} and {live.expression}",
-            ["data"],
+            filter=f"article_id == {_literal(article_id)} and {live.expression}",
+            output_fields=["data"],
+            limit=ARTICLE_PASSAGES_LIMIT,
         )
         passages = [Passage.from_dict(json.loads(row["data"])) for row in rows]
         return sorted(passages, key=lambda p: p.span[0])

@@ -22,7 +22,7 @@ import numpy as np
 
 from index.store import IndexData, load_index
 from index.store_api import SourceUpdate
-from qa.bench import _read_jsonl, _size_mb, current_rss_mb
+from qa.bench import _read_jsonl, _size_mb, current_rss_mb, peak_rss_mb
 from qa.errors import ArchiveQAError
 from qa.retrieve import Filters, build_retriever
 from qa.settings import Settings
@@ -53,7 +53,13 @@ def scaled_update(base: IndexData, size: int, seed: int = 0) -> SourceUpdate:
                 )
             )
             if source not in issues:
-                issues[source] = {"file": source, "paper": paper, "date": date, "articles": []}
+                issues[source] = {
+                    "file": source,
+                    "content_hash": source,
+                    "paper": paper,
+                    "date": date,
+                    "articles": [],
+                }
         tokens.extend(base.tokens[:take])
         block = base.vectors[:take] + rng.normal(0, PERTURBATION, (take, base.vectors.shape[1]))
         blocks.append((block / np.linalg.norm(block, axis=1, keepdims=True)).astype(np.float32))
@@ -106,8 +112,9 @@ def bench_scale(
         target.commit(update)
         insert_seconds = time.perf_counter() - start
         del update
-        if store == "faiss":
-            target = load_index(workdir)  # what the app holds: the index as read from disk
+        if store == "faiss":  # what the app holds: the index as read from disk
+            del target
+            target = load_index(workdir)
         retriever = build_retriever(target, embeddings, settings)
         retriever.search(questions[0])  # warm-up
         year_filter = Filters(papers=(PAPERS[1],), date_from="2019-01-01", date_to="2022-12-31")
@@ -123,6 +130,7 @@ def bench_scale(
             "filtered_query_p50_ms": filtered[0],
             "filtered_query_p95_ms": filtered[1],
             "rss_added_mb": round(current_rss_mb() - rss_before, 0),
+            "peak_rss_mb": round(peak_rss_mb(), 0),
             "disk_mb": round(_size_mb(workdir), 1),
             "queries": len(questions),
         }

@@ -69,6 +69,25 @@ def ask(page, question: str) -> None:
     page.click("#aq-send")
 
 
+def upload_and_wait(page, path: Path, timeout: int = 120_000):
+    """Upload ``path`` on the archive tab; the result box once it names the file."""
+    page.get_by_role("tab", name="档案管理").click()
+    page.set_input_files("#aq-upload input[type=file]", [str(path)])
+    page.click("#aq-ingest")
+    result = page.locator("#aq-ingest-result")
+    result.get_by_text(path.name).wait_for(timeout=timeout)
+    return result
+
+
+def delete_source(page, name: str) -> None:
+    page.get_by_role("tab", name="档案管理").click()
+    page.click("#aq-delete-choice input")
+    page.get_by_role("option", name=name).click()
+    page.keyboard.press("Escape")
+    page.click("#aq-delete")
+    page.locator("#aq-delete-result").get_by_text(f"已删除 {name}").wait_for(timeout=30_000)
+
+
 def last_answer(page):
     answer = page.locator(".aq-answer:not(.aq-pending)").last
     answer.wait_for(timeout=60_000)
@@ -215,11 +234,7 @@ def test_markup_in_a_question_is_shown_as_text(page) -> None:
 
 
 def test_upload_ask_delete_and_bad_upload(page) -> None:
-    page.get_by_role("tab", name="档案管理").click()
-    page.set_input_files("#aq-upload input[type=file]", [str(DATA / "sample_issue.txt")])
-    page.click("#aq-ingest")
-    result = page.locator("#aq-ingest-result")
-    result.get_by_text("sample_issue.txt").wait_for(timeout=120_000)
+    result = upload_and_wait(page, DATA / "sample_issue.txt")
     assert "篇文章" in result.inner_text()
     assert page.locator("#aq-sources").get_by_text("临江报").count() >= 1
     page.screenshot(path=str(OUT / "archive-1280.png"), full_page=True)
@@ -229,24 +244,13 @@ def test_upload_ask_delete_and_bad_upload(page) -> None:
     answer = last_answer(page)
     assert "临江报" in answer.inner_text()
 
-    page.get_by_role("tab", name="档案管理").click()
-    page.click("#aq-delete-choice input")
-    page.get_by_role("option", name="sample_issue.txt").click()
-    page.keyboard.press("Escape")
-    page.click("#aq-delete")
-    page.locator("#aq-delete-result").get_by_text("已删除 sample_issue.txt").wait_for(
-        timeout=30_000
-    )
-
+    delete_source(page, "sample_issue.txt")
     page.get_by_role("tab", name="问答").click()
     ask(page, UPLOAD_QUESTION)
     page.wait_for_function("document.querySelectorAll('.aq-answer:not(.aq-pending)').length >= 2")
     assert "临江报" not in last_answer(page).inner_text()
 
-    page.get_by_role("tab", name="档案管理").click()
-    page.set_input_files("#aq-upload input[type=file]", [str(DATA / "empty.txt")])
-    page.click("#aq-ingest")
-    result.get_by_text("empty.txt").wait_for(timeout=60_000)
+    result = upload_and_wait(page, DATA / "empty.txt", timeout=60_000)
     assert "✗" in result.inner_text()
 
 
@@ -351,12 +355,7 @@ def test_the_app_on_milvus_answers_with_citations_and_forgets_a_deleted_source(
         assert "往来酒店" in answer.locator(".aq-text").inner_text()
         assert "今日拱墅 · 2021-01-15" in answer.locator(".aq-card").first.inner_text()
 
-        page.get_by_role("tab", name="档案管理").click()
-        page.set_input_files("#aq-upload input[type=file]", [str(DATA / "sample_issue.txt")])
-        page.click("#aq-ingest")
-        page.locator("#aq-ingest-result").get_by_text("sample_issue.txt").wait_for(
-            timeout=120_000
-        )
+        upload_and_wait(page, DATA / "sample_issue.txt")
         page.get_by_role("tab", name="问答").click()
         ask(page, UPLOAD_QUESTION)
         page.wait_for_function(
@@ -364,14 +363,7 @@ def test_the_app_on_milvus_answers_with_citations_and_forgets_a_deleted_source(
         )
         assert "临江报" in last_answer(page).inner_text()
 
-        page.get_by_role("tab", name="档案管理").click()
-        page.click("#aq-delete-choice input")
-        page.get_by_role("option", name="sample_issue.txt").click()
-        page.keyboard.press("Escape")
-        page.click("#aq-delete")
-        page.locator("#aq-delete-result").get_by_text("已删除 sample_issue.txt").wait_for(
-            timeout=30_000
-        )
+        delete_source(page, "sample_issue.txt")
         page.get_by_role("tab", name="问答").click()
         ask(page, UPLOAD_QUESTION)
         page.wait_for_function(
