@@ -118,7 +118,7 @@ class MilvusStore:
     def __init__(self, client: Any, settings: Settings) -> None:
         self.client = client
         self.settings = settings
-        self.uri = settings.milvus_uri_resolved
+        self.uri = settings.milvus_uri_shown
         prefix = settings.milvus_collection
         self.passages_name = f"{prefix}_passages"
         self.sources_name = f"{prefix}_sources"
@@ -133,11 +133,11 @@ class MilvusStore:
     def connect(cls, settings: Settings) -> MilvusStore:
         """Connect (a local file starts Milvus Lite) and read the live state; an unreachable
         or unusable Milvus raises `ArchiveQAError` naming the URI."""
-        uri = settings.milvus_uri_resolved
+        uri, shown = settings.milvus_uri_resolved, settings.milvus_uri_shown
         try:
             from pymilvus import MilvusClient
         except ImportError as exc:  # pragma: no cover - pymilvus is a dependency
-            raise ArchiveQAError("未安装 pymilvus，无法使用 Milvus 存储", source=uri) from exc
+            raise ArchiveQAError("未安装 pymilvus，无法使用 Milvus 存储", source=shown) from exc
         if not uri.startswith(REMOTE_SCHEMES):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
@@ -155,8 +155,8 @@ class MilvusStore:
             raise
         except Exception as exc:
             raise ArchiveQAError(
-                f"无法连接 Milvus（{uri}）：{_reason(exc)}。请检查 ARCHIVE_QA_MILVUS_URI 与服务状态",
-                source=uri,
+                f"无法连接 Milvus（{shown}）：{_reason(exc)}。请检查 ARCHIVE_QA_MILVUS_URI 与服务状态",
+                source=shown,
             ) from exc
         return store
 

@@ -96,20 +96,28 @@ class IndexData:
 
     # Searching (index.store_api.PassageStore)
     def _allowed(self, filters: Filters, skip_kinds: tuple[str, ...] = ()) -> np.ndarray | None:
-        """Mask of the rows a search may return; None when every row may."""
+        """Mask of the rows a search may return (`Filters.allows`, and not of ``skip_kinds``);
+        None when every row may. Vectorised: a loop over a million passages took 0.5 s."""
         if not filters.active and not skip_kinds:
             return None
-        return np.fromiter(
-            (filters.allows(p) and p.kind not in skip_kinds for p in self.passages),
-            dtype=bool,
-            count=len(self.passages),
-        )
+        columns = self._filter_columns
+        allowed = np.ones(len(self.passages), dtype=bool)
+        if skip_kinds:
+            allowed &= ~np.isin(columns["kind"], list(skip_kinds))
+        if filters.papers:
+            allowed &= np.isin(columns["paper"], [p for p in filters.papers if p])
+        if filters.date_from:
+            allowed &= (columns["date"] != "") & (columns["date"] >= filters.date_from)
+        if filters.date_to:
+            allowed &= (columns["date"] != "") & (columns["date"] <= filters.date_to)
+        return allowed
 
     def dense_search(
         self, vector: np.ndarray, depth: int, filters: Filters, skip_kinds: tuple[str, ...]
     ) -> list[int]:
         self.ensure_search_indexes()
-        skip = skip_kinds if any(p.kind in skip_kinds for p in self._kind_samples) else ()
+        kinds = set(self._filter_columns["kinds_present"])
+        skip = skip_kinds if kinds.intersection(skip_kinds) else ()
         allowed = self._allowed(filters, skip)
         params = None
         if allowed is not None:
@@ -211,7 +219,7 @@ class IndexData:
         self.passages, self.tokens, self.vectors = passages, tokens, vectors
         self.faiss_index = self.bm25 = None
         self._last_scores = ((), np.zeros(0, np.float32))
-        for derived in ("_document_frequency", "_kind_samples", "_article_groups"):
+        for derived in ("_document_frequency", "_filter_columns", "_article_groups"):
             self.__dict__.pop(derived, None)
 
     def ensure_search_indexes(self) -> None:
@@ -245,9 +253,19 @@ class IndexData:
         return passages
 
     @cached_property
-    def _kind_samples(self) -> list[Passage]:
-        """One passage of each kind present (a skipped kind that is absent costs no mask)."""
-        return list({p.kind: p for p in self.passages}.values())
+    def _filter_columns(self) -> dict[str, np.ndarray]:
+        """Paper and date ('' when unknown) and kind of every row, as arrays for the masks."""
+
+        def column(values: list[str]) -> np.ndarray:
+            return np.array(values, dtype=str) if values else np.zeros(0, dtype=str)
+
+        kinds = column([p.kind for p in self.passages])
+        return {
+            "paper": column([p.paper or "" for p in self.passages]),
+            "date": column([p.date or "" for p in self.passages]),
+            "kind": kinds,
+            "kinds_present": np.unique(kinds),
+        }
 
     @property
     def dimension(self) -> int | None:

@@ -33,5 +33,5 @@ def open_store_for_rebuild(settings: Settings) -> PassageStore:
 def store_label(settings: Settings) -> str:
     """Where the index lives, for status lines and messages."""
     if settings.store == "milvus":
-        return f"Milvus {settings.milvus_uri_resolved}"
+        return f"Milvus {settings.milvus_uri_shown}"
     return f"FAISS {settings.index_dir}"

@@ -12,6 +12,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import (
@@ -224,6 +225,13 @@ class Settings(BaseSettings):
     @property
     def milvus_uri_resolved(self) -> str:
         return self.milvus_uri or str(self.index_dir / "milvus.db")
+
+    @property
+    def milvus_uri_shown(self) -> str:
+        """The Milvus URI for messages and the status line, without a password in it."""
+        uri = self.milvus_uri_resolved
+        password = urlsplit(uri).password if "://" in uri else None
+        return uri.replace(f":{password}@", ":***@") if password else uri
 
     @classmethod
     def settings_customise_sources(

@@ -172,3 +172,29 @@ def test_upload_names_lose_path_parts_and_keep_their_type(uploaded: str, stored:
     from qa.service import safe_file_name
 
     assert safe_file_name(uploaded) == stored
+
+
+def test_migrate_to_milvus_and_back(
+    index_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.settings import get_settings
+    from tests.conftest import free_port
+
+    assert main(["ingest", str(SEEDS / "000_5f1999aa854af018.txt")]) == 0
+    assert main(["migrate", "--to", "milvus"]) == 0
+    out = capsys.readouterr().out
+    assert "迁移到 Milvus" in out and "核对一致" in out
+    monkeypatch.setenv("ARCHIVE_QA_STORE", "milvus")
+    get_settings.cache_clear()
+    assert main(["info", "--json"]) == 0
+    sources = json.loads(capsys.readouterr().out)["sources"]
+    assert [s["file"] for s in sources] == ["000_5f1999aa854af018.txt"]
+    assert main(["migrate", "--to", "faiss"]) == 0
+    assert "迁移到 FAISS" in capsys.readouterr().out
+
+    monkeypatch.setenv("ARCHIVE_QA_MILVUS_URI", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("ARCHIVE_QA_MILVUS_TIMEOUT_S", "2")
+    get_settings.cache_clear()
+    assert main(["migrate", "--to", "milvus"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("错误：") and "无法连接 Milvus（http://127.0.0.1:" in err

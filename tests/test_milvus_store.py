@@ -81,13 +81,20 @@ def test_an_unreachable_milvus_is_named_and_the_app_still_starts(tmp_path: Path)
     faiss = Settings(index_dir=tmp_path / "index", llm="none")
     ingest([SEEDS / TWO_SEED_ISSUES[0]], faiss, FAKE, progress=False)
     before = file_digests(faiss.index_dir)
-    uri = f"http://127.0.0.1:{free_port()}"
+    port = free_port()
+    uri = f"http://127.0.0.1:{port}"
     settings = faiss.model_copy(
         update={"store": "milvus", "milvus_uri": uri, "milvus_timeout_s": 2}
     )
     with pytest.raises(ArchiveQAError) as failure:
         open_store(settings)
     assert uri in failure.value.message and "无法连接 Milvus" in failure.value.message
+    with_password = settings.model_copy(
+        update={"milvus_uri": f"http://root:secret@127.0.0.1:{port}"}
+    )
+    with pytest.raises(ArchiveQAError) as failure:
+        open_store(with_password)
+    assert "root:***@127.0.0.1" in str(failure.value) and "secret" not in str(failure.value)
     service = open_service(settings, background=True)
     assert uri in service.status() and "索引不可用" in service.status()
     with pytest.raises(ArchiveQAError, match="无法连接 Milvus"):
