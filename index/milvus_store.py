@@ -417,10 +417,8 @@ class MilvusStore:
             )
         return scores
 
-    def _bm25_params(self, new: tuple[float, float] | None = None) -> dict[str, float]:
-        """k1 and b: ``new`` when given, else those the index was built with."""
-        if new is not None:
-            return {"k1": new[0], "b": new[1]}
+    def _bm25_params(self) -> dict[str, float]:
+        """The k1 and b the sparse index was created with."""
         return self._live.meta.get("bm25") or {
             "k1": self.settings.bm25_k1,
             "b": self.settings.bm25_b,
@@ -530,7 +528,9 @@ class MilvusStore:
                 "dimension": dimension or known,
             },
             "chunker": update.chunker if written else self.chunker,
-            "bm25": self._bm25_params(update.bm25_params if written else None),
+            # the sparse index keeps the k1 and b it was created with
+            "bm25": live.meta.get("bm25")
+            or dict(zip(("k1", "b"), update.bm25_params, strict=True)),
             "counts": {
                 "sources": len(kept),
                 "articles": sum(len(issues[s]["articles"]) for s in kept),

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -178,3 +180,63 @@ def test_kill_9_during_a_write_leaves_the_old_or_the_new_state(
     store = open_store(settings)
     total = store.client.query(store.passages_name, filter="", output_fields=["count(*)"])
     assert total[0]["count(*)"] == store.passage_count
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from langchain_core.embeddings import DeterministicFakeEmbedding
+from index.ingest import ingest
+from qa.settings import Settings
+
+settings = Settings(index_dir=Path(sys.argv[1]), store="milvus", milvus_uri=sys.argv[2])
+ingest([Path(sys.argv[3])], settings, DeterministicFakeEmbedding(size=16), progress=False)
+"""
+
+
+@pytest.fixture
+def milvus_server(tmp_path: Path):
+    """A Milvus API server in its own process (Milvus Lite's gRPC server): the URI form a
+    standalone Milvus or a cluster has."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "milvus_lite", "server"),
+            *("--data-dir", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield uri
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_server_uri_works_and_readers_see_another_process_write(
+    tmp_path: Path, milvus_server: str
+) -> None:
+    settings = Settings(index_dir=tmp_path / "index", store="milvus", milvus_uri=milvus_server)
+    ingest([SEEDS / TWO_SEED_ISSUES[0]], settings, FAKE, progress=False)
+    reader = build_retriever(open_store(settings), FAKE, settings, k=20, mode="bm25")
+    assert not [h for h in reader.search("雨污分流").hits if "雨污分流" in h.passage.text]
+    subprocess.run(
+        [
+            *(sys.executable, "-c", WRITER, str(tmp_path / "writer-lock"), milvus_server),
+            str(DATA / "sample_issue.txt"),
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    time.sleep(1.2)  # readers look for a newer manifest at most once a second
+    found = [h for h in reader.search("雨污分流").hits if "雨污分流" in h.passage.text]
+    assert found and found[0].passage.source_file == "sample_issue.txt"
+    assert "sample_issue.txt" in reader.index.issues
