@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.ingest import ingest
+from index.migrate import migrate
 from index.stores import open_store
 from qa import evaluate
 from qa.retrieve import build_retriever
@@ -25,13 +26,22 @@ def real_embeddings():
     return load_embeddings(settings)
 
 
+@pytest.fixture(scope="module")
+def seeds_index(tmp_path_factory: pytest.TempPathFactory, real_embeddings) -> Settings:
+    """The seeds embedded once into the FAISS folder, and copied (not re-embedded) into
+    Milvus Lite beside it."""
+    settings = Settings(index_dir=tmp_path_factory.mktemp("public") / "index")
+    ingest([SEEDS], settings, real_embeddings, progress=False)
+    migrate(settings, "milvus")
+    return settings
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("store", ["faiss", "milvus"])
 def test_public_set_retrieval(
-    tmp_path: Path, shared_dir: Path, real_embeddings, store: str
+    seeds_index: Settings, shared_dir: Path, real_embeddings, store: str
 ) -> None:
-    settings = Settings(index_dir=tmp_path / "index", store=store)
-    ingest([SEEDS], settings, real_embeddings, progress=False)
+    settings = seeds_index.model_copy(update={"store": store})
     retriever = build_retriever(open_store(settings), real_embeddings, settings)
     questions = evaluate.load_test_set(shared_dir / "eval" / "public.jsonl")
     summary = evaluate.summarize(evaluate.evaluate_retrieval(questions, retriever, progress=False))
