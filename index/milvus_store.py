@@ -509,8 +509,9 @@ class MilvusStore:
                 f"请换一个集合名 ARCHIVE_QA_MILVUS_COLLECTION 重建",
                 source=self.uri,
             )
+        bm25 = update.bm25_params or (self.settings.bm25_k1, self.settings.bm25_b)
         if dimension and not self.client.has_collection(self.passages_name):
-            self._create_passages(dimension, update.bm25_params)
+            self._create_passages(dimension, bm25)
         counts, terms = self._insert_passages(update, tag)
         self._insert_sources(update, tag, counts, terms)
         for name in (self.passages_name, self.sources_name):
@@ -529,8 +530,7 @@ class MilvusStore:
             },
             "chunker": update.chunker if written else self.chunker,
             # the sparse index keeps the k1 and b it was created with
-            "bm25": live.meta.get("bm25")
-            or dict(zip(("k1", "b"), update.bm25_params, strict=True)),
+            "bm25": live.meta.get("bm25") or dict(zip(("k1", "b"), bm25, strict=True)),
             "counts": {
                 "sources": len(kept),
                 "articles": sum(len(issues[s]["articles"]) for s in kept),

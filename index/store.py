@@ -210,7 +210,7 @@ class IndexData:
         if update.issues:
             self.embedding_model = update.embedding_model or self.embedding_model
             self.chunker = update.chunker or self.chunker
-            self.bm25_params = update.bm25_params
+            self.bm25_params = update.bm25_params or self.bm25_params
 
     def replace_passages(
         self, passages: list[Passage], tokens: list[str], vectors: np.ndarray

@@ -65,7 +65,7 @@ class SourceUpdate:
     removed: set[str] = field(default_factory=set)
     embedding_model: str | None = None
     chunker: dict[str, Any] = field(default_factory=dict)
-    bm25_params: tuple[float, float] = (0.9, 0.4)
+    bm25_params: tuple[float, float] | None = None  # k1, b of the passages written
     embedded: int = 0  # passages that needed new vectors
 
     @property

@@ -102,6 +102,7 @@ def _crud_on_milvus(
         "insert_passages_per_s": round(target.passage_count / seconds, 1),
         **scores,
         "rss_added_mb": round(current_rss_mb() - rss_before, 0),
+        "peak_rss_mb": round(peak_rss_mb(), 0),  # of the whole run, FAISS part included
         "disk_mb": round(_size_mb(Path(uri)), 1) if Path(uri).exists() else None,
     }
 
