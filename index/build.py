@@ -9,7 +9,6 @@ then committed by whichever store holds the index.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -54,11 +53,10 @@ def plan_update(
     embeddings: Embeddings,
     settings: Settings,
     *,
-    removed: Iterable[str] = (),
     rebuild: bool = False,
     progress: bool = True,
 ) -> SourceUpdate:
-    """The write that stores `issues` (new or changed) and drops `removed`.
+    """The write that stores `issues` (new or changed).
 
     Only the passages of changed sources are chunked; vectors of passages whose text the
     store already holds are reused. A change of chunker settings re-chunks every source;
@@ -70,7 +68,7 @@ def plan_update(
     if not rebuild:
         store.check_model(model_id)
     chunker = {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
-    gone = set(removed) | (set(store.issues) - set(issues) if rebuild else set())
+    gone = set(store.issues) - set(issues) if rebuild else set()
     to_chunk = dict(issues)
     if store.chunker != chunker and not rebuild:
         to_chunk = {name: store.issues[name] for name in store.issues if name not in gone}

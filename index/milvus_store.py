@@ -126,7 +126,6 @@ class MilvusStore:
         self._live = _Live()
         self._synced_at = 0.0
         self._sync_lock = threading.Lock()
-        self._recent: dict[int, StoredPassage] = {}
 
     # Opening
     @classmethod
@@ -266,8 +265,6 @@ class MilvusStore:
                 )
             self._read_catalogue(live)
         with self._sync_lock:
-            if live.tag != self._live.tag:
-                self._recent = {}
             self._live = live
             self._synced_at = time.monotonic()
 
@@ -394,24 +391,25 @@ class MilvusStore:
         # Milvus Lite reports BM25 as a negative distance, a server as a positive score.
         return [int(hit["pk"]) for hit in found[0] if hit["distance"]]
 
-    def lexical_scores(self, tokens: list[str], keys: list[int]) -> dict[int, float]:
+    def lexical_scores(
+        self, tokens: list[str], candidates: dict[int, StoredPassage]
+    ) -> dict[int, float]:
         """BM25 as bm25s computes it (Lucene IDF), over the live passages, so that the scores
         of passages the lexical search did not return compare with those it did."""
-        if not tokens or not keys:
-            return dict.fromkeys(keys, 0.0)
-        stored = {key: self._recent[key] for key in keys if key in self._recent}
-        stored |= self.fetch([key for key in keys if key not in stored])
+        if not tokens:
+            return dict.fromkeys(candidates, 0.0)
         total = max(self.passage_count, 1)
         average = self._live.meta.get("counts", {}).get("tokens", 0) / total or 1.0
-        k1, b = self._bm25_params()["k1"], self._bm25_params()["b"]
+        params = self._bm25_params()
+        k1, b = params["k1"], params["b"]
         frequency = self.document_frequency(set(tokens))
         idf = {
             t: math.log(1 + (total - df + 0.5) / (df + 0.5)) for t, df in frequency.items() if df
         }
         scores = {}
-        for key in keys:
-            words = Counter(stored[key].tokens)
-            norm = k1 * (1 - b + b * len(stored[key].tokens) / average)
+        for key, stored in candidates.items():
+            words = Counter(stored.tokens)
+            norm = k1 * (1 - b + b * len(stored.tokens) / average)
             scores[key] = float(
                 sum(idf[t] * words[t] / (words[t] + norm) for t in tokens if t in idf and words[t])
             )
@@ -436,7 +434,6 @@ class MilvusStore:
             raise ArchiveQAError(
                 f"Milvus 中缺少 {len(missing)} 个段落（索引正在被改写？请重试）", source=self.uri
             )
-        self._recent = fetched
         return fetched
 
     def document_frequency(self, tokens: set[str]) -> dict[str, int]:

@@ -151,11 +151,13 @@ class IndexData:
         top = top[np.argsort(-ranked[top], kind="stable")]
         return [int(row) for row in top if ranked[row] > 0]
 
-    def lexical_scores(self, tokens: list[str], keys: list[int]) -> dict[int, float]:
+    def lexical_scores(
+        self, tokens: list[str], candidates: dict[int, StoredPassage]
+    ) -> dict[int, float]:
         if not tokens:
-            return dict.fromkeys(keys, 0.0)
+            return dict.fromkeys(candidates, 0.0)
         scores = self._bm25_scores(tokens)
-        return {key: float(scores[key]) for key in keys}
+        return {key: float(scores[key]) for key in candidates}
 
     def fetch(self, keys: list[int]) -> dict[int, StoredPassage]:
         return {

@@ -99,8 +99,11 @@ class PassageStore(Protocol):
     def lexical_search(self, tokens: list[str], depth: int, filters: Filters) -> list[int]:
         """Keys of the `depth` best BM25 passages (score > 0) allowed by `filters`."""
 
-    def lexical_scores(self, tokens: list[str], keys: list[int]) -> dict[int, float]:
-        """BM25 scores of `keys` for the query `tokens` (0 where no token occurs)."""
+    def lexical_scores(
+        self, tokens: list[str], candidates: dict[int, StoredPassage]
+    ) -> dict[int, float]:
+        """BM25 scores of the fetched `candidates` for the query `tokens` (0 where no token
+        occurs)."""
 
     def fetch(self, keys: list[int]) -> dict[int, StoredPassage]: ...
 

@@ -101,7 +101,7 @@ class HybridRetriever(BaseRetriever):
         bm25_order = store.lexical_search(query_tokens, self.depth, filters)
         candidates = list(dict.fromkeys(dense_order + bm25_order))
         stored = store.fetch(candidates)
-        bm25_scores = store.lexical_scores(query_tokens, candidates)
+        bm25_scores = store.lexical_scores(query_tokens, stored)
         ordered = sorted(candidates)  # one product in key order, as FAISS rows always were
         products = (
             np.vstack([stored[key].vector for key in ordered]) @ query_vector if ordered else []
