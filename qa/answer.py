@@ -12,14 +12,16 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage
 
 from index.chunk import Passage
 from index.schema import Provenance
 from index.tokenize import tokenize
+from qa.asked import asked_focus, asks_list
 from qa.citations import (
     CheckedSentence,
     best_quote,
@@ -28,14 +30,15 @@ from qa.citations import (
 )
 from qa.cite_style import formal_citation
 from qa.condense import condense, translate_for_search, user_turns
-from qa.context import ContextPassage, article_candidates, select_context
+from qa.confidence import ModelConfidence
+from qa.context import ContextPassage, article_candidates, passage_context, select_context
 from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
 from qa.extractive import MAX_SENTENCES as MAX_EXTRACT_SENTENCES
-from qa.extractive import extract
-from qa.llm import describe_failure, loop_cut, make_chat_model
+from qa.extractive import extract, extract_list, extract_near
+from qa.llm import SelfChecking, describe_failure, loop_cut, make_chat_model
 from qa.parts import QuestionPart, question_parts
-from qa.prompts import chat_prompt, refusal_text
+from qa.prompts import chat_prompt, refusal_phrase, refusal_text
 from qa.question import PreparedQuestion, cjk_share, prepare_question
 from qa.repair import answer_echoes, restore_asked_detail
 from qa.retrieve import Filters, Hit, HybridRetriever, RetrievalResult
@@ -421,6 +424,13 @@ class Answerer:
         weight set per part), from every passage of the articles the best ``hits`` come
         from."""
         settings = self.settings
+        if settings.context_mode == "passages":
+            return passage_context(
+                hits,
+                self.retriever.index.article_passages,
+                settings.context_passage_chars,
+                settings.answer_articles,
+            )
         candidates, penalties = article_candidates(
             hits,
             self.retriever.index.article_passages,
@@ -461,8 +471,10 @@ class Answerer:
             passages=format_passages(grounds.context), question=grounds.question
         )
         text = ""
+        logprobs: list[dict[str, Any]] = []  # an OpenAI-compatible endpoint's, per token
         started = time.perf_counter()
         for chunk in self.model.stream(messages):
+            logprobs += (chunk.response_metadata.get("logprobs") or {}).get("content") or []
             token = str(chunk.content)
             if token:
                 if not text:  # time to first token, counted from the end of retrieval
@@ -473,12 +485,33 @@ class Answerer:
                 if cut is not None:  # stop the model; the shown text is replaced when checked
                     text = text[:cut]
                     break
-        stats = getattr(self.model, "last_stats", None)
-        if stats:  # the local model says what it read and wrote
-            answer.timings |= {f"model_{key}": value for key, value in stats.items()}
-        self._finish(answer, text, grounds)
+        stats = getattr(self.model, "last_stats", None) or {}
+        answer.timings |= {  # the local model says what it read and wrote
+            f"model_{key}": value for key, value in stats.items() if isinstance(value, int | float)
+        }
+        confidence = (
+            ModelConfidence.from_logprobs(logprobs, refusal_phrase())
+            if logprobs
+            else ModelConfidence.from_stats(stats, refusal_phrase())
+        )
+        if (
+            self.settings.llm_self_check
+            and not is_refusal(text)
+            and isinstance(self.model, SelfChecking)
+        ):
+            checked_at = time.perf_counter()
+            check = [*messages, AIMessage(text), *chat_prompt("self_check").format_messages()]
+            confidence = replace(confidence, self_check_yes=self.model.yes_probability(check))
+            answer.timings["self_check_s"] = round(time.perf_counter() - checked_at, 3)
+        self._finish(answer, text, grounds, confidence)
 
-    def _finish(self, answer: Answer, raw: str | None, grounds: Grounds) -> None:
+    def _finish(
+        self,
+        answer: Answer,
+        raw: str | None,
+        grounds: Grounds,
+        confidence: ModelConfidence | None = None,
+    ) -> None:
         """Build the candidate answers (the model's ``raw`` text checked and repaired, and
         two extractive ones), let the verdict pick one or refuse, attach the citations."""
         question, weights, parts = grounds.question, grounds.weights, grounds.parts
@@ -500,6 +533,7 @@ class Answerer:
             top_dense=max((hit.dense_score for hit in grounds.retrieved), default=0.0),
             model_refused=raw is not None and is_refusal(raw),
             date_anchor_coverage=self.settings.date_anchor_coverage,
+            confidence=confidence or ModelConfidence(),
         )
         candidates: list[Candidate] = []
         removed: list[int] = []
@@ -515,9 +549,19 @@ class Answerer:
         extracts = [("extract", None, MAX_EXTRACT_SENTENCES)]
         if (pattern := detail_pattern(question)) is not None:
             extracts.append(("detail_extract", pattern, 1))
-        for kind, must_print, count in extracts:
-            text, _ = extract(bodies, weights, must_print, count)
-            if text:
+        # The sentence that prints the asked thing beside the focus word, and for a list
+        # question the sentence that enumerates: answers more often than the sentence with
+        # most question words (which is often an article's lead).
+        texts = [(kind, extract(bodies, weights, must_print, count)[0])
+                 for kind, must_print, count in extracts]  # fmt: skip
+        if (focus := asked_focus(question)) is not None:
+            texts.append(("focus_extract", extract_near(bodies, weights, focus, pattern)))
+        if asks_list(question):
+            texts.append(("list_extract", extract_list(bodies, weights)))
+        known = set()
+        for kind, text in texts:
+            if text and text not in known:  # the same sentence twice is one candidate
+                known.add(text)
                 candidates.append(
                     Candidate(kind, check_answer(text, sources, threshold, question).sentences)
                 )

@@ -106,12 +106,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from qa.splits import select
 
         questions = select(questions, Path(args.file).name, args.split)
+    if args.sample:
+        from qa.splits import stratified_sample
+
+        questions = stratified_sample(questions, Path(args.file).name, args.sample)
     retriever = open_retriever(settings, k=args.k, mode=args.mode)
     embeddings = retriever.embeddings
     if args.context_only:
         from qa.answer import build_answerer
 
-        reach = evaluate.context_reach(questions, build_answerer(settings, "none", retriever))
+        answerer = build_answerer(settings, "none", retriever)
+        reach = {"archive-qa": evaluate.context_reach(questions, evaluate.answer_context(answerer))}
+        if args.reference:
+            from qa.reference import build_reference
+
+            pipeline = build_reference(Path(args.reference), settings, embeddings, None)
+            reach["reference"] = evaluate.context_reach(questions, pipeline.context_text)
         print(json.dumps(reach, ensure_ascii=False, indent=1))
         return 0
     results = evaluate.evaluate_retrieval(questions, retriever)
@@ -496,6 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--context-only",
         action="store_true",
         help="只量证据原文是否进入模型读到的摘句（不调用模型）",
+    )
+    eval_parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="只评约 N 题：按题型分层、按题号哈希取的固定样本（慢机器上用）",
     )
     eval_parser.add_argument("--k", type=int, default=5, help="每题取回的段落数")
     eval_parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")

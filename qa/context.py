@@ -172,3 +172,71 @@ def _excerpt(sentences: list[str], positions: list[int]) -> str:
         pieces.append(("" if position == before + 1 else GAP) + sentences[position])
     excerpt = "".join(pieces).strip()
     return GAP + excerpt if positions[0] > 0 else excerpt
+
+
+def passage_context(
+    hits: list[Hit],
+    article_passages: Callable[[str], list[Passage]],
+    budget_chars: int,
+    max_articles: int,
+) -> list[ContextPassage]:
+    """Whole passages in reading order, as a plain pipeline reads its chunks but cleaner:
+    the retrieved passages in rank order while they fit ``budget_chars`` (at most
+    ``max_articles`` articles), then the passages next to them in their articles (the
+    answer often goes on in the next passage), nearest first. Each article's passages are
+    given in printed order with the text a passage shares with the one before it left out,
+    so an article reads as one contiguous text cut into numbered pieces."""
+    chosen: dict[str, dict[str, Hit]] = {}  # article → passage id → hit, in rank order
+    used = 0
+
+    def add(hit: Hit) -> bool:
+        nonlocal used
+        article = chosen.get(hit.passage.article_id)
+        if article is None and len(chosen) >= max_articles:
+            return False
+        if article is not None and hit.passage.id in article:
+            return True
+        cost = len(_new_text(hit.passage, [h.passage for h in (article or {}).values()]))
+        if used + cost > budget_chars:
+            return False
+        chosen.setdefault(hit.passage.article_id, {})[hit.passage.id] = hit
+        used += cost
+        return True
+
+    for hit in hits:
+        add(hit)
+    if not chosen and hits:  # a first passage longer than the budget: read it anyway
+        chosen[hits[0].passage.article_id] = {hits[0].passage.id: hits[0]}
+    for ring in range(1, 4):  # neighbours, nearest first, best article first
+        for article_id, kept in list(chosen.items()):
+            if next(iter(kept.values())).passage.kind != "article":
+                continue
+            siblings = sorted(article_passages(article_id), key=lambda p: p.span[0])
+            positions = [i for i, p in enumerate(siblings) if p.id in kept]
+            best = next(iter(kept.values()))
+            for position in sorted({p + d for p in positions for d in (ring, -ring)}):
+                if 0 <= position < len(siblings) and siblings[position].id not in kept:
+                    add(replace(best, passage=siblings[position]))
+    context = []
+    for kept in chosen.values():
+        ordered = sorted(kept.values(), key=lambda h: h.passage.span[0])
+        for index, hit in enumerate(ordered):
+            text = _new_text(hit.passage, [h.passage for h in ordered[:index]])
+            previous = ordered[index - 1].passage if index else None
+            joined = previous is not None and previous.span[1] >= hit.passage.span[0]
+            starts_article = hit.passage.span[0] == 0
+            excerpt = text.strip() if joined or starts_article else GAP + text.strip()
+            if text.strip():
+                context.append(ContextPassage(hit, excerpt))
+    return context
+
+
+def _new_text(passage: Passage, earlier: list[Passage]) -> str:
+    """The part of ``passage`` not already in an earlier passage of its article (passages
+    overlap by the splitter's overlap)."""
+    start, end = passage.span
+    covered_to = start
+    for other in sorted(earlier, key=lambda p: p.span[0]):
+        if other.span[0] <= covered_to < other.span[1]:
+            covered_to = max(covered_to, other.span[1])
+    return passage.text[min(covered_to - start, len(passage.text)) :] if covered_to < end else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -215,20 +216,20 @@ def evaluate_answers(
         result.answer = check_answer_against(question, answer, threshold)
 
 
-def context_reach(questions: list[dict[str, Any]], answerer: Answerer) -> dict[str, Any]:
-    """Does the evidence reach what the model reads? Retrieval and context selection as in
-    an answer (follow-ups rewritten by the rule), no model call: the share of evidence
-    quotes the formatted context supports, the share of questions with all of theirs, by
-    type, and the context's length."""
+def context_reach(
+    questions: list[dict[str, Any]], read: Callable[[dict[str, Any]], str]
+) -> dict[str, Any]:
+    """Does the evidence reach what the model reads? ``read`` gives the text a model would
+    read for a question (`answer_context` for ours, the reference's chunks for it); no
+    model call. The share of evidence quotes that text supports, the share of questions
+    with all of theirs, by type, and the text's length."""
     reached: dict[str, list[float]] = defaultdict(list)
     complete: dict[str, list[float]] = defaultdict(list)
     lengths = []
     for question in questions:
         if not question["evidence"]:
             continue
-        query = condense(question["question"], question.get("history") or [], None)
-        _, hits, parts = answerer.retrieve(query)
-        text = format_passages(answerer.context(hits, answerer.part_weights(parts))) if hits else ""
+        text = read(question)
         lengths.append(len(text))
         found = [supports(e["quote"], text) for e in question["evidence"]]
         for kind in ("全部 overall", question["type"]):
@@ -242,6 +243,24 @@ def context_reach(questions: list[dict[str, Any]], answerer: Answerer) -> dict[s
         }
         for kind in reached
     } | {"context_chars_p50": round(percentile(lengths, 50)) if lengths else 0}
+
+
+def answer_context(answerer: Answerer) -> Callable[[dict[str, Any]], str]:
+    """What our model reads for a question: retrieval and context selection as in an
+    answer (follow-ups rewritten by the rule)."""
+
+    def read(question: dict[str, Any]) -> str:
+        query = condense(question["question"], question.get("history") or [], None)
+        _, hits, parts = answerer.retrieve(query)
+        return format_passages(answerer.context(hits, answerer.part_weights(parts))) if hits else ""
+
+    return read
+
+
+def model_was_right(result: QuestionResult) -> bool:
+    """Was the model's own (citation-checked) answer a correct one?"""
+    candidates = result.answer.answer.verdict.get("candidates", []) if result.answer else []
+    return any(c["kind"] == "model" and c.get("correct") for c in candidates)
 
 
 def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
@@ -283,6 +302,12 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
             round(sum(r.answer.citations_good for r in checked) / total, 4) if total else 1.0
         ),
         "answers_with_dangling_markers": sum(1 for r in checked if r.answer.dangling_markers),
+        # Answerable questions the model itself answered right whose shipped answer is
+        # wrong (the verdict traded a right answer for an extract or a refusal).
+        "model_right_shipped_wrong": sum(
+            1 for r in checked if r.answerable and not r.answer.correct and model_was_right(r)
+        ),
+        "model_right": sum(1 for r in checked if r.answerable and model_was_right(r)),
         "answer_p50_s": round(percentile(seconds, 50), 2),
         "answer_p95_s": round(percentile(seconds, 95), 2),
         "first_token_p50_s": round(percentile(first_tokens, 50), 2) if first_tokens else None,

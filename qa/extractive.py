@@ -56,6 +56,62 @@ def extract(
     return text, max(best[0], 0.0)
 
 
+NEAR_CHARS = 12  # how close the asked detail must print to the focus word
+ENUMERATION = re.compile(r"[、；;]")
+
+
+def extract_near(
+    passages: dict[int, str],
+    weights: dict[str, float],
+    focus: str,
+    must_print: re.Pattern[str] | None,
+) -> str:
+    """The sentence that prints the asked thing next to the question's focus word: "入住总
+    人数达4500余人" for "住了多少人", not the article's lead sentence that shares the most
+    question words. With ``must_print`` (a number in the asked unit, a date) the match
+    must stand within `NEAR_CHARS` of the focus word; the best-covering such sentence wins."""
+    best: tuple[float, int, str] | None = None
+    for number, text in passages.items():
+        for sentence, _ in split_sentences(text):
+            sentence = sentence.strip()
+            places = [m.start() for m in re.finditer(re.escape(focus), sentence)]
+            if len(sentence) < MIN_SENTENCE_CHARS or not places:
+                continue
+            if must_print is not None and not any(
+                abs(m.start() - place) <= NEAR_CHARS + len(focus)
+                for m in must_print.finditer(sentence)
+                for place in places
+            ):
+                continue
+            score = weighted_coverage(sentence, weights) - 0.001 * number
+            if best is None or score > best[0]:
+                best = (score, number, sentence)
+    return _cite(best[2], best[1]) if best else ""
+
+
+def extract_list(passages: dict[int, str], weights: dict[str, float]) -> str:
+    """For a question asking for several things: the best-covering sentence that
+    enumerates (at least two "、" or "；"), with the enumerating sentence after it when
+    the list goes on there."""
+    best: tuple[float, int, int, str] | None = None
+    sentences = {n: [s.strip() for s, _ in split_sentences(t)] for n, t in passages.items()}
+    for number, group in sentences.items():
+        for position, sentence in enumerate(group):
+            if len(ENUMERATION.findall(sentence)) < 2:
+                continue
+            score = weighted_coverage(sentence, weights) - 0.001 * number
+            if best is None or score > best[0]:
+                best = (score, number, position, sentence)
+    if best is None:
+        return ""
+    _, number, position, sentence = best
+    text = _cite(sentence, number)
+    following = sentences[number][position + 1 : position + 2]
+    if following and len(ENUMERATION.findall(following[0])) >= 2:
+        text += _cite(following[0], number)
+    return text
+
+
 def _cite(sentence: str, number: int) -> str:
     body = sentence.rstrip("。！？!?；;")
     return f"{body}[{number}]{sentence[len(body) :] or '。'}"

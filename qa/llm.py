@@ -7,19 +7,22 @@ Adding a backend is one branch in `make_chat_model`.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_openai import ChatOpenAI
 from pydantic import ConfigDict
 
 from qa.errors import ArchiveQAError
 from qa.llm_process import ModelProcess, Timeouts, shared_process
 from qa.llm_runtime import load_options
 from qa.llm_worker import WorkerConfig
+from qa.prompts import refusal_phrase
 from qa.settings import Settings
 from qa.turns import TurnQueue
 
@@ -31,6 +34,27 @@ LOOP_PIECE_CHARS = (5, 80)  # shortest and longest repeated piece looked for
 # The follow-up rewrite has its own llama.cpp context, so it does not evict the answer
 # prompt's evaluated prefix (the weights are shared through mmap).
 CONTEXT_TOKENS = {"condense": 1024}
+
+
+YES_NO = ["是", "否"]
+TOP_LOGPROBS = 5  # alternatives an endpoint returns per token (the refusal and the self-check)
+ABSENT_LOGPROB = -30.0  # of a word not among an endpoint's top alternatives
+
+
+@runtime_checkable
+class SelfChecking(Protocol):
+    """A chat model that can say how likely "是" is as the reply to a yes/no prompt (the
+    local model; the tape models that record or replay it)."""
+
+    def yes_probability(self, messages: list[BaseMessage]) -> float | None: ...
+
+
+def yes_share(first_logprobs: dict[str, float]) -> float | None:
+    """P(是) / (P(是) + P(否)) from the first-token log-probabilities, or None."""
+    if not all(word in first_logprobs for word in YES_NO):
+        return None
+    yes, no = (math.exp(first_logprobs[word]) for word in YES_NO)
+    return yes / (yes + no) if yes + no > 0 else None
 
 
 def message_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
@@ -93,7 +117,12 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         tokens = self.process.chat(
-            self.context, message_dicts(messages), self.max_tokens, self.temperature, stop
+            self.context,
+            message_dicts(messages),
+            self.max_tokens,
+            self.temperature,
+            stop,
+            watch=[refusal_phrase()],
         )
         for token in tokens:
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
@@ -105,6 +134,35 @@ class LlamaCppChat(BaseChatModel):
         """Read ``messages`` once (and again after a restart of the model process), so
         that prompts which start the same way skip that part."""
         self.process.warm_up(self.context, message_dicts(messages))
+
+    def yes_probability(self, messages: list[BaseMessage]) -> float | None:
+        """P("是") against P("否") as the first token of the reply to ``messages`` (a
+        yes/no question after the answer: read on the cached prefix, one token written)."""
+        for _ in self.process.chat(self.context, message_dicts(messages), 1, watch=YES_NO):
+            pass
+        return yes_share(self.process.last_stats.get("first_logprobs", {}))
+
+
+class OpenAIChat(ChatOpenAI):
+    """An OpenAI-compatible endpoint (llama.cpp's server, vLLM, Ollama, a cloud API). With
+    ``logprobs`` it streams each token's log-probability (read by the answer as the model's
+    confidence) and answers the self-check from the first token's alternatives."""
+
+    def yes_probability(self, messages: list[BaseMessage]) -> float | None:
+        if not self.logprobs:
+            return None
+        try:  # servers that know only max_tokens get it too (llama.cpp's does)
+            reply = self.invoke(messages, max_completion_tokens=1, extra_body={"max_tokens": 1})
+        except Exception as exc:  # the answer stands without its self-check
+            logger.warning("self-check failed: %s: %s", type(exc).__name__, exc)
+            return None
+        items = (reply.response_metadata.get("logprobs") or {}).get("content") or []
+        if not items:
+            return None
+        top = {t["token"].strip(): t["logprob"] for t in items[0].get("top_logprobs") or []}
+        if not any(word in top for word in YES_NO):
+            return None
+        return yes_share({word: top.get(word, ABSENT_LOGPROB) for word in YES_NO})
 
 
 def local_model_process(settings: Settings) -> ModelProcess:
@@ -149,9 +207,7 @@ def make_chat_model(
             temperature=settings.llm_temperature,
         )
     if backend == "openai":
-        from langchain_openai import ChatOpenAI
-
-        return ChatOpenAI(
+        return OpenAIChat(
             base_url=settings.openai_base_url,
             model=settings.openai_model,
             api_key=settings.openai_api_key.get_secret_value() or "not-needed",
@@ -159,6 +215,8 @@ def make_chat_model(
             max_retries=settings.llm_max_retries,
             max_completion_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
+            logprobs=settings.openai_logprobs or None,
+            top_logprobs=TOP_LOGPROBS if settings.openai_logprobs else None,
         )
     raise ArchiveQAError(f"未知的语言模型后端：{backend}（可选 local、openai、none）")
 

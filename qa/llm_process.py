@@ -91,8 +91,11 @@ class ModelProcess:
         max_tokens: int,
         temperature: float = 0.0,
         stop: list[str] | None = None,
+        watch: list[str] | None = None,
     ) -> Iterator[str]:
-        """Stream the tokens of a chat completion in the named context."""
+        """Stream the tokens of a chat completion in the named context. ``last_stats``
+        then also holds each token's log-probability and, for every text of ``watch``,
+        the log-probability that the reply starts with its first token."""
         request = {
             "op": "chat",
             "context": context,
@@ -100,6 +103,7 @@ class ModelProcess:
             "max_tokens": max_tokens,
             "temperature": temperature,
             "stop": stop or [],
+            "watch": watch or [],
         }
         with self._lock:
             self._ensure_started()

@@ -25,6 +25,8 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -74,22 +76,32 @@ def system_info() -> str:
     return llama_cpp.llama_print_system_info().decode("utf-8", errors="replace").strip()
 
 
-def load_llama(model_path: str, n_ctx: int, threads: int, options: LlamaOptions) -> Any:
-    """A llama.cpp model and context. ``use_extra_bufts`` is a model parameter the Python
-    constructor does not take, so the default parameters it starts from are adjusted while
-    it loads (this process loads nothing else)."""
-    import llama_cpp
+@contextmanager
+def model_params(options: LlamaOptions) -> Iterator[None]:
+    """While inside, llama.cpp models load with ``options.use_extra_bufts`` (a model
+    parameter the Python constructor does not take: the default parameters it starts from
+    are adjusted; the process loads nothing else meanwhile)."""
     import llama_cpp.llama_cpp as low_level
 
     original = low_level.llama_model_default_params
 
-    def model_params() -> Any:
+    def adjusted() -> Any:
         params = original()
         params.use_extra_bufts = options.use_extra_bufts
         return params
 
-    low_level.llama_model_default_params = model_params
+    low_level.llama_model_default_params = adjusted
     try:
+        yield
+    finally:
+        low_level.llama_model_default_params = original
+
+
+def load_llama(model_path: str, n_ctx: int, threads: int, options: LlamaOptions) -> Any:
+    """A llama.cpp model and context, loaded with ``options``."""
+    import llama_cpp
+
+    with model_params(options):
         return llama_cpp.Llama(
             model_path=model_path,
             n_ctx=n_ctx,
@@ -98,8 +110,6 @@ def load_llama(model_path: str, n_ctx: int, threads: int, options: LlamaOptions)
             flash_attn=options.flash_attn,
             verbose=False,
         )
-    finally:
-        low_level.llama_model_default_params = original
 
 
 def measure_speed(llama: Any, text: str = SPEED_TEXT, gen_tokens: int = 32) -> dict[str, float]:
@@ -122,14 +132,58 @@ def measure_speed(llama: Any, text: str = SPEED_TEXT, gen_tokens: int = 32) -> d
     }
 
 
-def stream_chat(llama: Any, request: dict[str, Any], cancelled: Any) -> Any:
+class TokenConfidence:
+    """A logits processor that reads, at every step, the log-probability of the token
+    greedy decoding takes (the argmax: answers are decoded at temperature 0), and at the
+    first step the log-probabilities of the first tokens of ``watch`` (the refusal phrase,
+    "是"/"否"). It changes no score. llama.cpp keeps only the last step's logits unless a
+    context holds all of them (``logits_all``, gigabytes); reading them as they pass costs
+    about a millisecond a token."""
+
+    def __init__(self, llama: Any, watch: list[str]) -> None:
+        self.watch = {
+            text: ids[0]
+            for text in watch
+            if (ids := llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        }
+        self.steps: list[tuple[int, float]] = []  # (token id, log-probability)
+        self.first: dict[str, float] = {}
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import numpy as np
+
+        top = int(np.argmax(scores))
+        peak = float(scores[top])
+        norm = peak + float(np.log(np.exp(scores - peak, dtype=np.float64).sum()))
+        if not self.steps:
+            self.first = {text: float(scores[i]) - norm for text, i in self.watch.items()}
+        self.steps.append((top, peak - norm))
+        return scores
+
+    def pieces(self, llama: Any) -> list[tuple[str, float]]:
+        """(text, log-probability) of each generated token; special tokens (the end of
+        turn that closes an answer) detokenize to nothing and are left out."""
+        pieces = []
+        for token, logprob in self.steps:
+            text = llama.detokenize([token]).decode("utf-8", errors="replace")
+            if text:
+                pieces.append((text, round(logprob, 4)))
+        return pieces
+
+
+def stream_chat(
+    llama: Any, request: dict[str, Any], cancelled: Any, confidence: TokenConfidence | None = None
+) -> Any:
     """Yield the tokens of a chat completion; stop early when ``cancelled()`` says so."""
+    from llama_cpp import LogitsProcessorList
+
     for part in llama.create_chat_completion(
         messages=request["messages"],
         max_tokens=request.get("max_tokens", 200),
         temperature=request.get("temperature", 0.0),
         stop=request.get("stop") or [],
         stream=True,
+        logits_processor=LogitsProcessorList([confidence]) if confidence else None,
     ):
         token = part["choices"][0]["delta"].get("content") or ""
         if token:
@@ -153,10 +207,11 @@ def _chat(conn: Connection, llama: Any, request: dict[str, Any]) -> bool:
         return False
 
     cached_before = llama.input_ids[: llama.n_tokens].copy()
+    confidence = TokenConfidence(llama, request.get("watch") or [])
     started = time.perf_counter()
     first = None
     count = 0
-    for token in stream_chat(llama, request, cancelled):
+    for token in stream_chat(llama, request, cancelled, confidence):
         if first is None:
             first = time.perf_counter() - started
         count += 1
@@ -166,6 +221,8 @@ def _chat(conn: Connection, llama: Any, request: dict[str, Any]) -> bool:
         "total_s": round(time.perf_counter() - started, 3),
         "completion_tokens": count,
         **prompt_token_counts(cached_before, llama.input_ids[: llama.n_tokens], count),
+        "token_logprobs": confidence.pieces(llama),
+        "first_logprobs": {text: round(lp, 4) for text, lp in confidence.first.items()},
     }))  # fmt: skip
     return not stop["exit"]
 

@@ -19,18 +19,26 @@ from typing import Any
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from qa.errors import ArchiveQAError
 from qa.llm import message_dicts
 
+# What a recorded reply keeps of the model's statistics: its confidence, not its timings.
+CONFIDENCE_STATS = ("token_logprobs", "first_logprobs")
+
 
 class Tape:
     """Prompt key → reply, shared by the models that record to it or replay from it (a
-    plain object: pydantic would copy a dict field)."""
+    plain object: pydantic would copy a dict field). A reply is its text, the model's
+    confidence statistics (token log-probabilities) and, for a yes/no self-check prompt,
+    the probability of "是"; a tape of plain strings (before confidence) still replays."""
 
-    def __init__(self, replies: dict[str, str] | None = None) -> None:
-        self.replies = replies or {}
+    def __init__(self, replies: dict[str, Any] | None = None) -> None:
+        self.replies = {
+            key: value if isinstance(value, dict) else {"text": value}
+            for key, value in (replies or {}).items()
+        }
 
     @classmethod
     def read(cls, path: Path) -> Tape:
@@ -48,6 +56,10 @@ def prompt_key(messages: list[BaseMessage]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def confidence_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    return {key: stats[key] for key in CONFIDENCE_STATS if key in stats}
+
+
 class RecordingChatModel(BaseChatModel):
     """Keeps prompt key → reply in ``tape``: a prompt already on it is answered from it,
     any other by ``inner`` (so a second run pays only for the prompts that changed; its
@@ -58,6 +70,7 @@ class RecordingChatModel(BaseChatModel):
     inner: BaseChatModel
     tape: Tape
     replayed: int = 0
+    recorded_stats: dict[str, Any] | None = None  # of the last reply taken from the tape
 
     @property
     def _llm_type(self) -> str:
@@ -65,12 +78,21 @@ class RecordingChatModel(BaseChatModel):
 
     @property
     def last_stats(self) -> dict[str, Any]:
+        if self.recorded_stats is not None:
+            return self.recorded_stats
         return getattr(self.inner, "last_stats", {})
 
     def warm_up(self, messages: list[BaseMessage]) -> None:
         warm = getattr(self.inner, "warm_up", None)
         if warm is not None:
             warm(messages)
+
+    def yes_probability(self, messages: list[BaseMessage]) -> float | None:
+        key = prompt_key(messages)
+        if key not in self.tape.replies:
+            ask = getattr(self.inner, "yes_probability", None)
+            self.tape.replies[key] = {"yes": ask(messages) if ask else None}
+        return self.tape.replies[key]["yes"]
 
     def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
         text = "".join(chunk.text for chunk in self._stream(messages))
@@ -82,13 +104,20 @@ class RecordingChatModel(BaseChatModel):
         key = prompt_key(messages)
         if key in self.tape.replies:
             self.replayed += 1
-            yield ChatGenerationChunk(message=AIMessageChunk(content=self.tape.replies[key]))
+            self.recorded_stats = self.tape.replies[key].get("stats", {})
+            yield ChatGenerationChunk(
+                message=AIMessageChunk(content=self.tape.replies[key]["text"])
+            )
             return
+        self.recorded_stats = None
         reply = ""
         for chunk in self.inner.stream(messages):
             reply += str(chunk.content)
             yield ChatGenerationChunk(message=AIMessageChunk(content=chunk.content))
-        self.tape.replies[key] = reply
+        self.tape.replies[key] = {
+            "text": reply,
+            "stats": confidence_stats(getattr(self.inner, "last_stats", {})),
+        }
 
 
 class ReplayChatModel(BaseChatModel):
@@ -98,17 +127,26 @@ class ReplayChatModel(BaseChatModel):
 
     tape: Tape
     misses: int = 0
+    last_stats: dict[str, Any] = Field(default_factory=dict)  # recorded, of the last reply
 
     @property
     def _llm_type(self) -> str:
         return "replay"
 
-    def _reply(self, messages: list[BaseMessage]) -> str:
+    def _recorded(self, messages: list[BaseMessage]) -> dict[str, Any]:
         key = prompt_key(messages)
         if key not in self.tape.replies:
             self.misses += 1
             raise ArchiveQAError("录制的模型回答中没有这个提示词（上下文已改变，需要重新录制）")
         return self.tape.replies[key]
+
+    def _reply(self, messages: list[BaseMessage]) -> str:
+        recorded = self._recorded(messages)
+        self.last_stats = recorded.get("stats", {})
+        return recorded["text"]
+
+    def yes_probability(self, messages: list[BaseMessage]) -> float | None:
+        return self._recorded(messages).get("yes")
 
     def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=AIMessage(self._reply(messages)))])

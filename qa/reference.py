@@ -10,7 +10,9 @@ a refusal when it says it cannot answer. Built in memory for one evaluation run.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,16 +85,44 @@ def weighted_rrf(rankings: list[list[int]], weights: tuple[float, ...]) -> list[
     return sorted(scores, key=lambda number: -scores[number])
 
 
+def chunk_vectors(chunks: list[RawChunk], embeddings: Any, cache_dir: Path | None) -> np.ndarray:
+    """The chunks' vectors, kept in ``cache_dir`` under a key of the embedding model and
+    every chunk's text: a 3,000-document corpus is embedded once, not on every run (an
+    hour on a slow 2-core CPU)."""
+    model_id = getattr(embeddings, "model_id", type(embeddings).__name__)
+    digest = hashlib.sha256(model_id.encode())
+    for chunk in chunks:
+        digest.update(b"\0" + chunk.text.encode())
+    path = cache_dir / f"{digest.hexdigest()[:24]}.npy" if cache_dir else None
+    if path is not None and path.exists():
+        cached = np.load(path)
+        if cached.shape[0] == len(chunks):
+            return cached
+    vectors = np.asarray(embeddings.embed_documents([c.text for c in chunks]), "float32")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial.npy")
+        np.save(partial, vectors)
+        os.replace(partial, path)  # whole or not at all
+    return vectors
+
+
 class ReferencePipeline:
     """Retrieve and answer the Chatchat way; see the module docstring."""
 
-    def __init__(self, chunks: list[RawChunk], embeddings: Any, model: BaseChatModel) -> None:
+    def __init__(
+        self,
+        chunks: list[RawChunk],
+        embeddings: Any,
+        model: BaseChatModel | None,
+        cache_dir: Path | None = None,
+    ) -> None:
         if not chunks:
             raise ArchiveQAError("参照管线没有可用的文本")
         self.chunks = chunks
         self.embeddings = embeddings
         self.model = model
-        vectors = np.asarray(embeddings.embed_documents([c.text for c in chunks]), "float32")
+        vectors = chunk_vectors(chunks, embeddings, cache_dir)
         faiss.normalize_L2(vectors)
         self.dense = faiss.IndexFlatIP(vectors.shape[1])
         self.dense.add(vectors)
@@ -108,12 +138,19 @@ class ReferencePipeline:
         order = weighted_rrf([list(dense[0]), list(found[0])], FUSION_WEIGHTS)
         return [self.chunks[n] for n in order[:TOP_K] if n >= 0]
 
-    def ask(self, question: str, history: list[dict[str, Any]] | None = None) -> Answer:
+    def context_text(self, question: dict[str, Any]) -> str:
+        """The chunks the model reads for an evaluation question (its context only)."""
+        return "\n\n".join(c.text for c in self._chunks(question["question"], question["history"]))
+
+    def _chunks(self, question: str, history: list[dict[str, Any]] | None) -> list[RawChunk]:
         """Chatchat searches with the question as typed; a follow-up here also carries the
         user's earlier questions (as the evaluation's retrieval does), to be fair to it."""
-        started = time.perf_counter()
         earlier = [t["content"] for t in history or [] if t.get("role") == "user"]
-        chunks = self.search(" ".join([*earlier[-2:], question]))
+        return self.search(" ".join([*earlier[-2:], question]))
+
+    def ask(self, question: str, history: list[dict[str, Any]] | None = None) -> Answer:
+        started = time.perf_counter()
+        chunks = self._chunks(question, history)
         retrieved = time.perf_counter()
         messages = chat_prompt("reference").format_messages(
             context="\n\n".join(c.text for c in chunks), question=question
@@ -140,6 +177,11 @@ class ReferencePipeline:
 
 
 def build_reference(
-    source: Path, settings: Settings, embeddings: Any, model: BaseChatModel
+    source: Path, settings: Settings, embeddings: Any, model: BaseChatModel | None
 ) -> ReferencePipeline:
-    return ReferencePipeline(chatchat_chunks(read_sources(source, settings)), embeddings, model)
+    return ReferencePipeline(
+        chatchat_chunks(read_sources(source, settings)),
+        embeddings,
+        model,
+        settings.reference_cache_dir,
+    )

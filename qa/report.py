@@ -15,7 +15,7 @@ from typing import Any
 
 from index.atomic_file import write_text_atomic
 from qa.errors import ArchiveQAError
-from qa.report_charts import grouped_bars, histogram, precision_recall
+from qa.report_charts import grouped_bars, histogram, precision_recall, reliability_diagram
 
 REPORT_NAME = "report.html"
 OVERALL = "全部"
@@ -103,6 +103,32 @@ def refusal_curve(questions: list[dict[str, Any]]) -> list[tuple[float, float, f
             right = sum(refused)
             points.append((threshold, right / len(refused), right / unanswerable))
     return points
+
+
+CALIBRATION_BINS = 10
+
+
+def calibration(questions: list[dict[str, Any]]) -> tuple[list[tuple[float, float, int]], float]:
+    """The verdict's calibration over every candidate it scored: per probability bin
+    (mean probability, share correct, count), and the expected calibration error (the
+    count-weighted mean of |share correct - mean probability|)."""
+    scored = [
+        (c["score"], bool(c.get("correct")))
+        for q in questions
+        if "correct" in q
+        for c in q.get("verdict", {}).get("candidates", [])
+    ]
+    bins: list[tuple[float, float, int]] = []
+    error = 0.0
+    for index in range(CALIBRATION_BINS):
+        low, high = index / CALIBRATION_BINS, (index + 1) / CALIBRATION_BINS
+        inside = [(p, y) for p, y in scored if low <= p < high or (high == 1.0 and p == 1.0)]
+        if inside:
+            mean = sum(p for p, _ in inside) / len(inside)
+            share = sum(y for _, y in inside) / len(inside)
+            bins.append((mean, share, len(inside)))
+            error += len(inside) * abs(share - mean)
+    return bins, (error / len(scored) if scored else 0.0)
 
 
 # Page pieces
@@ -198,6 +224,15 @@ def charts(runs: list[Run]) -> str:
             }
             figures.append(
                 precision_recall("拒答精确率–召回率（圈出本次所用的判定阈值）", curves, chosen)
+            )
+        calibrated = {r.name: calibration(r.questions) for r in runs if r.answered}
+        if any(bins for bins, _ in calibrated.values()):
+            errors = "，".join(f"{name} ECE {ece:.3f}" for name, (_, ece) in calibrated.items())
+            figures.append(
+                reliability_diagram(
+                    f"判定的校准（{errors}）",
+                    {name: bins for name, (bins, _) in calibrated.items()},
+                )
             )
     else:
         latency = {r.name: [q["latency_ms"] for q in r.questions] for r in runs}

@@ -134,3 +134,24 @@ def precision_recall(
         axes.set_title(title)
         axes.legend(fontsize=8, frameon=False, loc="lower left")
         return _svg(figure)
+
+
+def reliability_diagram(title: str, bins: dict[str, list[tuple[float, float, int]]]) -> str:
+    """Observed share correct against the verdict's mean probability, per probability bin
+    (marker size: candidates in the bin); the diagonal is perfect calibration."""
+    with _drawing(4.2, 3.4) as (figure, axes):
+        axes.plot([0, 1], [0, 1], color="#9ca3af", linestyle="--", linewidth=1)
+        for index, (name, points) in enumerate(bins.items()):
+            colour = PALETTE[index % len(PALETTE)]
+            xs = [mean for mean, _, _ in points]
+            ys = [share for _, share, _ in points]
+            sizes = [12 + 4 * count**0.5 * 4 for _, _, count in points]
+            axes.plot(xs, ys, color=colour, label=name, linewidth=1)
+            axes.scatter(xs, ys, s=sizes, color=colour, zorder=3)
+        axes.set_xlabel("判定给出的正确概率（分箱平均）")
+        axes.set_ylabel("实际正确的比例")
+        axes.set_xlim(-0.02, 1.02)
+        axes.set_ylim(-0.02, 1.05)
+        axes.set_title(title)
+        axes.legend(fontsize=8, frameon=False, loc="upper left")
+        return _svg(figure)

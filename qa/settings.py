@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(4096, gt=512, description="Context window of the local model.")
     llm_max_tokens: int = Field(200, gt=0, description="Longest answer, in tokens.")
     llm_temperature: float = Field(0.0, ge=0, le=2)
+    # Off: on the tune sample its P(是) did not tell right answers from wrong ones (AUC 0.52 on
+    # 46 answers) and it cost 10 % of the answer time (docs/answer-quality.md, round 4).
+    llm_self_check: bool = Field(
+        False, description="After each answer, ask the model whether the passages state it."
+    )
     llm_timeout_s: float = Field(60.0, gt=0, description="Seconds to wait for an endpoint.")
     # The local model runs in its own process (qa/llm_process.py); one that loads or writes
     # nothing for this long is ended and restarted.
@@ -93,6 +98,11 @@ class Settings(BaseSettings):
         "http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint (Ollama's by default)."
     )
     openai_model: str = Field("qwen2.5:1.5b", description="Model name at the endpoint.")
+    openai_logprobs: bool = Field(
+        True,
+        description="Ask the endpoint for token log-probabilities (the verdict's confidence "
+        "features; llama.cpp's server and vLLM give them). Turn off for endpoints that refuse.",
+    )
     openai_api_key: SecretStr = Field(
         SecretStr(""),
         validation_alias=AliasChoices(
@@ -112,6 +122,13 @@ class Settings(BaseSettings):
     )
     answer_articles: int = Field(
         3, gt=0, description="Articles (of the best passages) whose sentences the model may read."
+    )
+    context_mode: Literal["sentences", "passages"] = Field(
+        "passages",
+        description="What the model reads: picked sentences, or whole passages in reading order.",
+    )
+    context_passage_chars: int = Field(
+        500, gt=50, description="Characters of whole passages the model reads (passages mode)."
     )
     # A question that asks several things (qa/parts.py) gets this budget per part instead
     # (docs/answer-quality.md: chosen on the tune parts by evidence reaching the context).
@@ -168,6 +185,10 @@ class Settings(BaseSettings):
     )
     api_model_name: str = Field(
         "archive-qa", description="The model id the OpenAI-compatible API lists and answers as."
+    )
+    reference_cache_dir: Path = Field(
+        Path("eval-out/reference-cache"),
+        description="Vectors of the evaluation's reference pipeline (archive-qa eval --reference).",
     )
     upload_dir: Path = Field(
         Path("archive"), description="Where uploaded issue files are kept (sanitised names)."

@@ -89,6 +89,28 @@ def select(
     return [q for q in questions if q["id"] in ids]
 
 
+def stratified_sample(
+    questions: list[dict[str, Any]], set_name: str, size: int
+) -> list[dict[str, Any]]:
+    """About ``size`` of ``questions``, each type in proportion (at least one of each),
+    taken in sha256(set:id) order: the same sample on every machine, for runs on a CPU
+    too slow for a whole part. Returned in the set's order."""
+    if size >= len(questions):
+        return questions
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for question in questions:
+        by_type[question.get("type", "unknown")].append(question)
+    share = size / len(questions)
+    chosen = {
+        q["id"]
+        for group in by_type.values()
+        for q in sorted(group, key=lambda q: _order(set_name, q["id"]))[
+            : max(1, round(len(group) * share))
+        ]
+    }
+    return [q for q in questions if q["id"] in chosen]
+
+
 def _other(part: Part) -> Part:
     return "holdout" if part == "tune" else "tune"
 

@@ -45,6 +45,7 @@ from qa.asked import (
     relabelled_numbers,
 )
 from qa.citations import CheckedSentence, best_quote, content, split_sentences
+from qa.confidence import ModelConfidence
 from qa.context import weighted_coverage
 from qa.dates import annotate_relative_years
 from qa.errors import ArchiveQAError
@@ -59,6 +60,8 @@ FEATURES = (
     "is_model",
     "is_repaired",
     "is_detail_extract",
+    "is_focus_extract",
+    "is_list_extract",
     "model_refused",
     "support_mean",
     "support_min",
@@ -83,6 +86,13 @@ FEATURES = (
     "top_dense",
     "count_in_unit",
     "number_relabelled",
+    "has_confidence",
+    "token_p_mean",
+    "token_p_min",
+    "number_p_min",
+    "novel_p_min",
+    "refusal_start_p",
+    "self_check_yes",
 )
 
 
@@ -94,6 +104,7 @@ class Candidate:
     sentences: list[CheckedSentence]
     features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
+    carries: bool | None = None  # prints the asked thing (carries_asked)
 
     @property
     def claims(self) -> list[CheckedSentence]:
@@ -105,6 +116,7 @@ class Candidate:
             "text": "".join(s.text for s in self.sentences),
             "features": {k: round(v, 4) for k, v in self.features.items()},
             "score": round(self.score, 4),
+            "carries_asked": self.carries,
         }
 
 
@@ -123,6 +135,7 @@ class Evidence:
     top_dense: float
     model_refused: bool
     date_anchor_coverage: float  # Settings.date_anchor_coverage, see anchored_dates
+    confidence: ModelConfidence = field(default_factory=ModelConfidence)  # the model's own
 
 
 def anchored_dates(claims: list[str], evidence: Evidence) -> bool:
@@ -162,6 +175,8 @@ def features(candidate: Candidate, evidence: Evidence) -> dict[str, float]:
         "is_model": float(candidate.kind in ("model", "repaired")),
         "is_repaired": float(candidate.kind == "repaired"),
         "is_detail_extract": float(candidate.kind == "detail_extract"),
+        "is_focus_extract": float(candidate.kind == "focus_extract"),
+        "is_list_extract": float(candidate.kind == "list_extract"),
         "model_refused": float(evidence.model_refused),
         "support_mean": sum(supports) / len(supports) if supports else 0.0,
         "support_min": min(supports, default=0.0),
@@ -193,6 +208,7 @@ def features(candidate: Candidate, evidence: Evidence) -> dict[str, float]:
         "top_dense": evidence.top_dense,
         "count_in_unit": float(prints_count(texts, question)),
         "number_relabelled": float(relabelled_numbers(texts, passages, question)),
+        **evidence.confidence.features(question),
     }
 
 
@@ -288,13 +304,59 @@ def load_verdict_model(path: Path = MODEL_FILE) -> VerdictModel:
     return VerdictModel(coefficients, float(data["threshold"]), data.get("info", {}))
 
 
+def carries_asked(candidate: Candidate, evidence: Evidence) -> bool | None:
+    """Does the candidate print the very thing asked: a number in the asked unit that is
+    not another thing's number, a date standing next to the asked event, the ordinal
+    ("第N期") asked for? None when the question asks for nothing a pattern can see (a
+    fact, a list, a name): then no extract can show that it answers better than the model."""
+    question = evidence.question
+    texts = [s.text for s in candidate.claims if not is_refusal(s.text)]
+    if not texts:
+        return False
+    if (ordinal := asked_detail(question)) is not None and not asks_date(question):
+        return any(ordinal.search(text) for text in texts)
+    if asks_date(question):
+        return anchored_dates(texts, evidence)
+    if counted_pattern(question) is not None:
+        passages = "\n".join(evidence.bodies.values())
+        return prints_count(texts, question) and not relabelled_numbers(texts, passages, question)
+    return None
+
+
 def judge(candidates: list[Candidate], evidence: Evidence, model: VerdictModel) -> Candidate | None:
-    """Score every candidate; the best one if it reaches the threshold, else None."""
+    """Score every candidate and let `choose` decide; None is a refusal."""
     for candidate in candidates:
         candidate.features = features(candidate, evidence)
         candidate.score = model.probability(candidate.kind, candidate.features)
-    best = max(candidates, key=lambda c: c.score, default=None)
-    return best if best is not None and best.score >= model.threshold else None
+        candidate.carries = carries_asked(candidate, evidence)
+    index = choose(
+        [(c.kind, c.score, c.carries) for c in candidates], evidence.model_refused, model.threshold
+    )
+    return None if index is None else candidates[index]
+
+
+def choose(
+    scored: list[tuple[str, float, bool | None]], model_refused: bool, threshold: float
+) -> int | None:
+    """Which of the (kind, probability, carries the asked thing) candidates to show, or
+    None: the model's answer (or its repair, whichever scores higher) unless the model
+    refused; an extract replaces it only when the extract prints the asked thing and the
+    model's answer does not (an article's opening line shares the question's words and
+    rarely its answer). Shown when its probability reaches ``threshold``."""
+    written = [n for n, (kind, _, _) in enumerate(scored) if group_of(kind) == "model"]
+    quoted = [n for n, (kind, _, _) in enumerate(scored) if group_of(kind) == "extract"]
+    best_written = max(written, key=lambda n: scored[n][1], default=None)
+    best_quoted = max(quoted, key=lambda n: scored[n][1], default=None)
+    choice = best_quoted if best_written is None or model_refused else best_written
+    if (
+        choice == best_written
+        and best_quoted is not None
+        and scored[best_quoted][1] >= threshold
+        and scored[best_quoted][2] is True
+        and scored[best_written][2] is False
+    ):
+        choice = best_quoted
+    return choice if choice is not None and scored[choice][1] >= threshold else None
 
 
 def missing_parts(candidate: Candidate, evidence: Evidence, part_texts: list[str]) -> list[str]:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -134,24 +137,95 @@ def test_kill_9_of_the_model_process_mid_answer(answerer) -> None:
     assert "33" in final.text, final.text
 
 
-# What the seed_dev holdout part (77 questions written for this project, never tuned on)
-# must keep answering correctly with the real model. Measured 0.766 on an AVX2 EPYC
-# (docs/answer-quality.md); the floor leaves three questions for another CPU's numerics.
-# The issue's target (0.85) is not reached yet.
-SEED_DEV_HOLDOUT_FLOOR = 0.72
+# What a fixed sample of the seed_dev holdout part (questions written for this project, never
+# tuned on; qa/splits.py stratified_sample) must keep answering correctly with the real model.
+# A sample, not the whole part: on a slow 2-core CPU the model reads ~20 tokens/s and the
+# whole part would take most of an hour. Figures of the whole part: docs/answer-quality.md.
+SEED_DEV_HOLDOUT_SAMPLE = 30
+SEED_DEV_HOLDOUT_FLOOR = 0.6
 
 
-@pytest.mark.slow
-def test_the_seed_dev_holdout_part_stays_above_its_floor(answerer) -> None:
-    from qa.evaluate import answer_metrics, evaluate_answers, evaluate_retrieval, load_test_set
-    from qa.splits import select
+def _holdout_sample(size: int) -> list[dict]:
+    from qa.evaluate import load_test_set
+    from qa.splits import select, stratified_sample
     from tests.conftest import ROOT
 
     path = ROOT / "eval" / "seed_dev.jsonl"
-    questions = select(load_test_set(path), path.name, "holdout")
+    return stratified_sample(select(load_test_set(path), path.name, "holdout"), path.name, size)
+
+
+@pytest.mark.slow
+def test_the_seed_dev_holdout_sample_stays_above_its_floor(answerer) -> None:
+    from qa.evaluate import answer_metrics, evaluate_answers, evaluate_retrieval
+
+    questions = _holdout_sample(SEED_DEV_HOLDOUT_SAMPLE)
     results = evaluate_retrieval(questions, answerer.retriever, progress=False)
     evaluate_answers(questions, results, answerer, progress=False)
     metrics = answer_metrics(results)
     assert metrics["answer_accuracy"] >= SEED_DEV_HOLDOUT_FLOOR, metrics
     assert metrics["answers_with_dangling_markers"] == 0
     assert metrics["citation_precision"] >= 0.95
+    written = [
+        c for r in results for c in r.answer.answer.verdict["candidates"] if c["kind"] == "model"
+    ]
+    assert all(c["features"]["has_confidence"] == 1.0 for c in written)
+
+
+@pytest.fixture(scope="module")
+def llama_server(answerer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's own OpenAI-compatible server (qa/llama_server.py) on 127.0.0.1 with the
+    project's GGUF; its /v1 address."""
+    import httpx
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "qa.llama_server", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, log.read_text(errors="replace")[-2000:]
+            assert time.monotonic() < deadline, "llama.cpp server did not start"
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_openai_backend_against_llama_cpps_own_server(answerer, llama_server: str) -> None:
+    """A slice of the holdout through --llm openai against a real server: the same answers
+    as the local backend (same model, same prompts, greedy), and the log-probability
+    features arrive through the API."""
+    settings = Settings(
+        index_dir=answerer.settings.index_dir,
+        llm="openai",
+        openai_base_url=llama_server,
+        llm_self_check=True,
+    )
+    remote = build_answerer(settings, "openai", answerer.retriever)
+    assert remote.backend == "openai", remote.model_notice
+    questions = [q for q in _holdout_sample(40) if q["evidence"] and not q["history"]][:3]
+    same = 0
+    for question in questions:
+        here = answerer.ask(question["question"])
+        there = remote.ask(question["question"])
+        same += here.text == there.text
+        written = next(c for c in there.verdict["candidates"] if c["kind"] == "model")
+        assert written["features"]["has_confidence"] == 1.0, there.verdict
+        assert 0.0 < written["features"]["token_p_mean"] <= 1.0
+        if not written["features"]["model_refused"]:
+            assert written["features"]["self_check_yes"] != 0.5  # P(是) came back
+    assert same >= 2, "the server's answers differ from the local backend's"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from index.chunk import Passage
 from index.tokenize import tokenize
+from qa.asked import counted_pattern
 from qa.citations import CheckedSentence
-from qa.context import GAP, article_candidates, select_context
+from qa.context import GAP, article_candidates, passage_context, select_context
+from qa.extractive import extract_list, extract_near
 from qa.repair import answer_echoes, echoed_parts, restore_asked_detail
 from qa.retrieve import Hit
 
@@ -179,3 +181,45 @@ def test_overlapping_sentences_of_neighbouring_passages_are_read_once() -> None:
     context = select_context([Hit(p, 1.0, 0.0, 0.0) for p in library], [weights_for(question)], 300)
     read = "".join(item.excerpt for item in context)
     assert read.count("座位800个") == 1
+
+
+def test_whole_passages_are_read_in_printed_order_with_their_neighbours() -> None:
+    """The passages mode: retrieved passages whole, an article's pieces in printed order
+    (the splitter's overlap read once), then the next passage of the best article while
+    the budget allows; other articles after."""
+    park = [
+        Passage(source_file="a.txt", title="park", id=f"park-{n}", article_id="park",
+                text=text, span=(start, start + len(text)))
+        for n, (start, text) in enumerate(
+            [(0, "智慧园区今年建设顺利。园区位于城北。"), (11, "园区位于城北。交通方便。"),
+             (23, "今年园区引进企业35家。")]
+        )
+    ]  # fmt: skip
+    other = article("other", "城南公园开放。")
+    passages = {"park": park, "other": other}.__getitem__
+    hits = [Hit(park[1], 1.0, 0.0, 0.0), Hit(other[0], 0.5, 0.0, 0.0)]
+    context = passage_context(hits, passages, 200, max_articles=3)
+    assert [item.hit.passage.id for item in context] == ["park-0", "park-1", "park-2", "other-0"]
+    assert [item.excerpt for item in context[:3]] == [
+        "智慧园区今年建设顺利。园区位于城北。",
+        "交通方便。",  # what park-1 shares with park-0 is read once
+        "今年园区引进企业35家。",
+    ]
+    tight = passage_context(hits, passages, 15, max_articles=3)
+    assert [item.hit.passage.id for item in tight] == ["park-1"]  # the budget holds
+    assert tight[0].excerpt.startswith(GAP)  # not the article's start
+    one = passage_context(hits, passages, 200, max_articles=1)
+    assert {item.hit.passage.article_id for item in one} == {"park"}
+
+
+def test_the_sentence_beside_the_focus_word_and_the_enumerating_sentence() -> None:
+    bodies = {
+        1: "瓜山未来社区是我区体量最大的保留农居点，入住人数多。目前共有公寓2734套。",
+        2: "截至目前，入住总人数达4500余人。社区设有食堂、图书馆、健身房、托育中心。",
+    }
+    weights = weights_for("瓜山未来社区住了多少人？")
+    near = extract_near(bodies, weights, "入住", counted_pattern("瓜山未来社区住了多少人？"))
+    assert near == "截至目前，入住总人数达4500余人[2]。"
+    listed = extract_list(bodies, weights_for("瓜山社区有哪些配套设施？"))
+    assert listed == "社区设有食堂、图书馆、健身房、托育中心[2]。"
+    assert extract_near(bodies, weights, "客房", None) == ""

@@ -13,6 +13,7 @@ from qa.reference import (
     CHUNK_SIZE,
     ReferencePipeline,
     chatchat_chunks,
+    chunk_vectors,
     read_sources,
     weighted_rrf,
 )
@@ -61,3 +62,22 @@ def test_the_pipeline_puts_three_chunks_in_chatchats_prompt_and_reads_its_refusa
     assert prompt.startswith("【指令】") and "【已知信息】" in prompt and "【问题】" in prompt
     assert all(p["text"] in prompt for p in answer.passages)
     assert answer.timings["total_s"] >= answer.timings["generate_s"]
+
+
+def test_chunk_vectors_are_embedded_once_and_read_back(tmp_path: Path) -> None:
+    class CountingEmbedding(type(FAKE)):
+        calls: int = 0
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            self.calls += 1
+            return super().embed_documents(texts)
+
+    chunks = chatchat_chunks({"a.txt": "拱墅区社区食堂开业。每天供应午餐。"})
+    embeddings = CountingEmbedding(size=16)
+    first = chunk_vectors(chunks, embeddings, tmp_path)
+    again = chunk_vectors(chunks, embeddings, tmp_path)
+    assert embeddings.calls == 1 and (first == again).all()
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+    other = chatchat_chunks({"a.txt": "另一份报纸。"})
+    chunk_vectors(other, embeddings, tmp_path)  # other texts: another key
+    assert embeddings.calls == 2

@@ -15,6 +15,7 @@ from qa.errors import ArchiveQAError
 from qa.evaluate import QuestionResult, check_answer_against, summarize, write_run
 from qa.report import (
     REPORT_NAME,
+    calibration,
     outcome,
     refusal_curve,
     write_comparison_report,
@@ -102,7 +103,8 @@ def test_run_report_lists_every_question_with_charts_and_no_outside_resources(
     html = report.read_text(encoding="utf-8")
     for qid in FIRST:
         assert f"<td>{qid}</td>" in html
-    assert html.count("<svg") == 4  # accuracy, hit@k, latency, refusal curve
+    # accuracy, hit@k, latency, refusal curve, and the verdict's calibration when it scored
+    assert html.count("<svg") == 5
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing fetched
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert "&lt;b&gt;加粗" in html
@@ -143,7 +145,7 @@ def test_comparison_report_shows_the_questions_whose_outcome_changed(tmp_path: P
     changed = html[html.index("结果变化的问题") :]
     assert "<td>a2</td>" in changed and "<td>a1</td>" not in changed
     assert "差（B−A）" in html and "+0.25" in html  # accuracy 0.5 → 0.75
-    assert html.count("<svg") == 4
+    assert html.count("<svg") == 5  # with the calibration of both runs
 
 
 def test_a_folder_without_a_run_is_named(tmp_path: Path) -> None:
@@ -175,3 +177,14 @@ def test_report_opens_offline_and_filters_to_failures(tmp_path: Path) -> None:
         page.screenshot(path=str(ROOT / "test-output" / "report.png"))
         browser.close()
     assert outside == []
+
+
+def test_calibration_bins_and_expected_error() -> None:
+    def question(*candidates: tuple[float, bool]) -> dict:
+        scored = [{"score": p, "correct": y} for p, y in candidates]
+        return {"correct": True, "verdict": {"candidates": scored}}
+
+    questions = [question((0.95, True), (0.15, False)), question((0.9, False), (0.1, False))]
+    bins, error = calibration([*questions, {"verdict": {}}])  # an unanswered row is left out
+    assert [(round(m, 3), s, n) for m, s, n in bins] == [(0.125, 0.0, 2), (0.925, 0.5, 2)]
+    assert error == pytest.approx((2 * 0.125 + 2 * 0.425) / 4)

@@ -11,7 +11,7 @@ import pytest
 from qa.errors import ArchiveQAError
 from qa.evaluate import load_test_set
 from qa.metrics import normalize
-from qa.splits import PARTS, assign, read_splits, select
+from qa.splits import PARTS, assign, read_splits, select, stratified_sample
 from tests.conftest import ROOT, SEEDS, SHARED
 
 OWN_SETS = [
@@ -104,3 +104,16 @@ def test_selecting_a_part(tmp_path: Path) -> None:
         select([*questions, {"id": "new", "type": "fact"}], "demo.jsonl", "tune", splits_file)
     with pytest.raises(ArchiveQAError, match="还没有划分"):
         select(questions, "other.jsonl", "holdout", splits_file)
+
+
+def test_a_stratified_sample_keeps_every_type_and_is_the_same_everywhere() -> None:
+    questions = [{"id": f"n{i}", "type": "number"} for i in range(40)] + [
+        {"id": f"u{i}", "type": "unanswerable"} for i in range(10)
+    ]
+    sample = stratified_sample(questions, "x.jsonl", 10)
+    assert [q["type"] for q in sample].count("number") == 8
+    assert [q["type"] for q in sample].count("unanswerable") == 2
+    again = stratified_sample(list(reversed(questions)), "x.jsonl", 10)
+    assert {q["id"] for q in again} == {q["id"] for q in sample}  # by hash, not by position
+    assert [q["id"] for q in sample] == [q["id"] for q in questions if q in sample]
+    assert stratified_sample(questions, "x.jsonl", 99) == questions

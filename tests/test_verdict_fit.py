@@ -1,0 +1,86 @@
+"""Fitting the verdict (qa/verdict_fit.py): folds grouped by source document, the decision
+replayed from recorded candidates exactly as `qa.verdict.choose` makes it, and the
+comparison with gradient-boosted trees."""
+
+from __future__ import annotations
+
+import random
+
+from qa.verdict import FEATURES, VerdictModel
+from qa.verdict_fit import (
+    BoostedVerdict,
+    Question,
+    cross_validated_accuracy,
+    decide,
+    grouped_folds,
+    source_group,
+)
+
+
+def _candidate(kind: str, support: float, correct: bool, **extra) -> dict:
+    values = dict.fromkeys(FEATURES, 0.0) | {"bias": 1.0, "support_mean": support}
+    return {"kind": kind, "features": values | extra, "correct": correct, "carries_asked": None}
+
+
+def _questions(count: int, documents: int) -> list[Question]:
+    """Model answers right 60 % of the time (and well supported then); when wrong, an
+    extract that prints the asked thing is right."""
+    rng = random.Random(7)
+    questions = []
+    for n in range(count):
+        right = rng.random() < 0.6
+        candidates = [
+            {
+                **_candidate("model", 0.9 if right else 0.2, right),
+                "carries_asked": not right and False,
+            },
+            {
+                **_candidate("focus_extract", 0.2 if right else 0.9, not right),
+                "carries_asked": not right or None,
+            },
+        ]
+        questions.append(
+            Question("s.jsonl", f"q{n}", "number", True, candidates, f"doc{n % documents}")
+        )
+    return questions
+
+
+def test_a_documents_questions_stay_in_one_fold() -> None:
+    questions = _questions(60, documents=13)
+    folds = grouped_folds(questions)
+    assert len(folds) == 5 and sum(len(f) for f in folds) == 60
+    homes = {}
+    for index, fold in enumerate(folds):
+        for question in fold:
+            assert homes.setdefault(question.group, index) == index
+    assert max(len(f) for f in folds) - min(len(f) for f in folds) <= 5
+
+
+def test_the_group_of_a_question_is_its_evidence_document_or_the_nearest_article() -> None:
+    assert source_group({"id": "a", "evidence": [{"file": "000.txt", "quote": "x"}]}) == "000.txt"
+    assert source_group({"id": "b", "evidence": [], "retrieved": [{"file": "es_1"}]}) == "es_1"
+    assert source_group({"id": "c", "evidence": [], "retrieved": []}) == "c"
+
+
+def test_decide_replays_the_choice() -> None:
+    weights = dict.fromkeys(FEATURES, 0.0) | {"bias": -2.0, "support_mean": 4.0}
+    model = VerdictModel({"model": weights, "extract": weights}, 0.5, {})
+    question = Question(
+        "s.jsonl", "q", "number", True,
+        [
+            {**_candidate("model", 0.9, False), "carries_asked": False},
+            {**_candidate("focus_extract", 0.9, True), "carries_asked": True},
+        ],
+        "doc",
+    )  # fmt: skip
+    assert decide(question, model, 0.5) == (True, True)  # the extract prints what is asked
+    question.candidates[1]["carries_asked"] = None
+    assert decide(question, model, 0.5) == (True, False)  # the model's answer stays
+    assert decide(question, model, 0.99) == (False, False)  # refused, but answerable
+
+
+def test_gradient_boosting_is_cross_validated_on_the_same_folds() -> None:
+    questions = _questions(50, documents=20)
+    threshold, accuracy = cross_validated_accuracy(questions, BoostedVerdict)
+    assert 0.05 <= threshold <= 0.95
+    assert accuracy >= 0.9  # the trees learn which candidate is right
