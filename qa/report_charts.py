@@ -127,12 +127,13 @@ def precision_recall(
                 axes.scatter(
                     [point[1]], [point[0]], s=80, facecolors="none", edgecolors=colour, zorder=3
                 )
-        axes.set_xlabel("拒答召回率（该拒的拒了多少）")
-        axes.set_ylabel("拒答精确率（拒的里该拒的比例）")
-        axes.set_xlim(-0.02, 1.02)
-        axes.set_ylim(-0.02, 1.05)
-        axes.set_title(title)
-        axes.legend(fontsize=8, frameon=False, loc="lower left")
+        _unit_square(
+            axes,
+            "拒答召回率（该拒的拒了多少）",
+            "拒答精确率（拒的里该拒的比例）",
+            title,
+            "lower left",
+        )
         return _svg(figure)
 
 
@@ -145,13 +146,18 @@ def reliability_diagram(title: str, bins: dict[str, list[tuple[float, float, int
             colour = PALETTE[index % len(PALETTE)]
             xs = [mean for mean, _, _ in points]
             ys = [share for _, share, _ in points]
-            sizes = [12 + 4 * count**0.5 * 4 for _, _, count in points]
+            sizes = [12 + 16 * count**0.5 for _, _, count in points]
             axes.plot(xs, ys, color=colour, label=name, linewidth=1)
             axes.scatter(xs, ys, s=sizes, color=colour, zorder=3)
-        axes.set_xlabel("判定给出的正确概率（分箱平均）")
-        axes.set_ylabel("实际正确的比例")
-        axes.set_xlim(-0.02, 1.02)
-        axes.set_ylim(-0.02, 1.05)
-        axes.set_title(title)
-        axes.legend(fontsize=8, frameon=False, loc="upper left")
+        _unit_square(axes, "判定给出的正确概率（分箱平均）", "实际正确的比例", title, "upper left")
         return _svg(figure)
+
+
+def _unit_square(axes: Any, xlabel: str, ylabel: str, title: str, legend: str) -> None:
+    """Labels, title and legend of a chart of two shares (both axes 0..1)."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_xlim(-0.02, 1.02)
+    axes.set_ylim(-0.02, 1.05)
+    axes.set_title(title)
+    axes.legend(fontsize=8, frameon=False, loc=legend)
