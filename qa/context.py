@@ -207,16 +207,19 @@ def passage_context(
         add(hit)
     if not chosen and hits:  # a first passage longer than the budget: read it anyway
         chosen[hits[0].passage.article_id] = {hits[0].passage.id: hits[0]}
+    best = {article_id: next(iter(kept.values())) for article_id, kept in chosen.items()}
+    siblings = {  # each article's passages in printed order, fetched once
+        article_id: sorted(article_passages(article_id), key=lambda p: p.span[0])
+        for article_id, hit in best.items()
+        if hit.passage.kind == "article"
+    }
     for ring in range(1, 4):  # neighbours, nearest first, best article first
-        for article_id, kept in list(chosen.items()):
-            if next(iter(kept.values())).passage.kind != "article":
-                continue
-            siblings = sorted(article_passages(article_id), key=lambda p: p.span[0])
-            positions = [i for i, p in enumerate(siblings) if p.id in kept]
-            best = next(iter(kept.values()))
+        for article_id, printed in siblings.items():
+            kept = chosen[article_id]
+            positions = [i for i, p in enumerate(printed) if p.id in kept]
             for position in sorted({p + d for p in positions for d in (ring, -ring)}):
-                if 0 <= position < len(siblings) and siblings[position].id not in kept:
-                    add(replace(best, passage=siblings[position]))
+                if 0 <= position < len(printed) and printed[position].id not in kept:
+                    add(replace(best[article_id], passage=printed[position]))
     context = []
     for kept in chosen.values():
         ordered = sorted(kept.values(), key=lambda h: h.passage.span[0])

@@ -6,7 +6,7 @@ the stock server's default load crashes on AMX Xeons).
     ARCHIVE_QA_LLM=openai ARCHIVE_QA_OPENAI_BASE_URL=http://127.0.0.1:8000/v1 archive-qa serve
 
 Any further option is llama-cpp-python's (``python -m llama_cpp.server --help``). This is how
-the openai backend is tested against a real server (tests/test_llama_server.py); a GPU
+the openai backend is tested against a real server (tests/test_answer_local.py); a GPU
 server (vLLM, llama.cpp's ``llama-server``, Ollama) is pointed at the same way.
 """
 
@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import sys
 
-from qa.llm_runtime import load_options
+from qa.llm_runtime import LlamaOptions, load_options
 from qa.llm_worker import model_params
-from qa.settings import get_settings
+from qa.settings import Settings, get_settings
 
 
-def server_arguments(extra: list[str]) -> list[str]:
+def server_arguments(settings: Settings, options: LlamaOptions, extra: list[str]) -> list[str]:
     """The stock server's command line for the configured model, then ``extra``."""
-    settings = get_settings()
-    options = load_options(settings.llm_model_path)
     return [
         "--model", str(settings.llm_model_path),
         "--model_alias", settings.openai_model,
@@ -38,9 +36,11 @@ def server_arguments(extra: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from llama_cpp.server.__main__ import main as serve
 
-    arguments = server_arguments(sys.argv[1:] if argv is None else argv)
-    sys.argv = ["llama_cpp.server", *arguments]
-    with model_params(load_options(get_settings().llm_model_path)):
+    settings = get_settings()
+    options = load_options(settings.llm_model_path)
+    extra = sys.argv[1:] if argv is None else argv
+    sys.argv = ["llama_cpp.server", *server_arguments(settings, options, extra)]
+    with model_params(options):
         serve()
     return 0
 

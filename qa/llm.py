@@ -15,7 +15,6 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_openai import ChatOpenAI
 from pydantic import ConfigDict
 
 from qa.errors import ArchiveQAError
@@ -37,14 +36,12 @@ CONTEXT_TOKENS = {"condense": 1024}
 
 
 YES_NO = ["是", "否"]
-TOP_LOGPROBS = 5  # alternatives an endpoint returns per token (the refusal and the self-check)
-ABSENT_LOGPROB = -30.0  # of a word not among an endpoint's top alternatives
 
 
 @runtime_checkable
 class SelfChecking(Protocol):
     """A chat model that can say how likely "是" is as the reply to a yes/no prompt (the
-    local model; the tape models that record or replay it)."""
+    local model, an OpenAI-compatible endpoint with logprobs, the tape models)."""
 
     def yes_probability(self, messages: list[BaseMessage]) -> float | None: ...
 
@@ -143,28 +140,6 @@ class LlamaCppChat(BaseChatModel):
         return yes_share(self.process.last_stats.get("first_logprobs", {}))
 
 
-class OpenAIChat(ChatOpenAI):
-    """An OpenAI-compatible endpoint (llama.cpp's server, vLLM, Ollama, a cloud API). With
-    ``logprobs`` it streams each token's log-probability (read by the answer as the model's
-    confidence) and answers the self-check from the first token's alternatives."""
-
-    def yes_probability(self, messages: list[BaseMessage]) -> float | None:
-        if not self.logprobs:
-            return None
-        try:  # servers that know only max_tokens get it too (llama.cpp's does)
-            reply = self.invoke(messages, max_completion_tokens=1, extra_body={"max_tokens": 1})
-        except Exception as exc:  # the answer stands without its self-check
-            logger.warning("self-check failed: %s: %s", type(exc).__name__, exc)
-            return None
-        items = (reply.response_metadata.get("logprobs") or {}).get("content") or []
-        if not items:
-            return None
-        top = {t["token"].strip(): t["logprob"] for t in items[0].get("top_logprobs") or []}
-        if not any(word in top for word in YES_NO):
-            return None
-        return yes_share({word: top.get(word, ABSENT_LOGPROB) for word in YES_NO})
-
-
 def local_model_process(settings: Settings) -> ModelProcess:
     """The started worker for the configured GGUF; raises ArchiveQAError (Chinese, with the
     cause) when the file is missing, the set-up's self-check failed, or it will not load."""
@@ -207,6 +182,8 @@ def make_chat_model(
             temperature=settings.llm_temperature,
         )
     if backend == "openai":
+        from qa.openai_chat import TOP_LOGPROBS, OpenAIChat  # langchain-openai: ~0.8 s to import
+
         return OpenAIChat(
             base_url=settings.openai_base_url,
             model=settings.openai_model,

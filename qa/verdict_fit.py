@@ -154,15 +154,29 @@ class BoostedVerdict:
         return float(self.models[group_of(kind)].predict_proba(row)[0, 1])
 
 
-def cross_validated_accuracy(questions: list[Question], make: Any) -> tuple[float, float]:
-    """(threshold, accuracy) of the best threshold over held-out grouped folds, for the
-    verdict ``make(train)`` fits."""
+def held_out_counts(
+    questions: list[Question], make: Any
+) -> tuple[dict[float, int], dict[float, int]]:
+    """Over grouped folds, each decided by the verdict ``make(train)`` fits on the other
+    folds: per threshold, how many questions were answered right (or rightly refused), and
+    how many unanswerable ones were refused."""
     folds = grouped_folds(questions)
     correct = dict.fromkeys(THRESHOLDS, 0)
+    refused = dict.fromkeys(THRESHOLDS, 0)
     for n, held_out in enumerate(folds):
         model = make([q for m, fold in enumerate(folds) if m != n for q in fold])
         for threshold in THRESHOLDS:
-            correct[threshold] += sum(decide(q, model, threshold)[1] for q in held_out)
+            for question in held_out:
+                answered, right = decide(question, model, threshold)
+                correct[threshold] += right
+                refused[threshold] += not answered and not question.answerable
+    return correct, refused
+
+
+def cross_validated_accuracy(questions: list[Question], make: Any) -> tuple[float, float]:
+    """(threshold, accuracy) of the best threshold over held-out grouped folds, for the
+    verdict ``make(train)`` fits."""
+    correct, _ = held_out_counts(questions, make)
     threshold = max(THRESHOLDS, key=lambda t: correct[t])
     return threshold, correct[threshold] / len(questions)
 
@@ -175,22 +189,15 @@ def cross_validate(
     questions: list[Question], min_refusal_recall: float
 ) -> tuple[float, float, float]:
     """(C, threshold, accuracy): the pair that answers held-out tune folds (grouped by
-    source document) best among those that refuse at least ``min_refusal_recall`` of the unanswerable questions (staff must be
-    told when the archive does not say; the issue's target is 0.90)."""
-    folds = grouped_folds(questions)
+    source document) best among those that refuse at least ``min_refusal_recall`` of the
+    unanswerable questions (staff must be told when the archive does not say; the issue's
+    target is 0.90)."""
     unanswerable = sum(not q.answerable for q in questions) or 1
     best = (0.0, 0.0, -1.0)
     for regularisation in REGULARISATION:
-        correct = dict.fromkeys(THRESHOLDS, 0)
-        refused = dict.fromkeys(THRESHOLDS, 0)  # unanswerable questions refused
-        for n, held_out in enumerate(folds):
-            train = [q for m, fold in enumerate(folds) if m != n for q in fold]
-            model = fit_groups(train, regularisation)
-            for threshold in THRESHOLDS:
-                for question in held_out:
-                    answered, right = decide(question, model, threshold)
-                    correct[threshold] += right
-                    refused[threshold] += not answered and not question.answerable
+        correct, refused = held_out_counts(
+            questions, lambda train, c=regularisation: fit_groups(train, c)
+        )
         for threshold in THRESHOLDS:
             score = correct[threshold] / len(questions)
             if refused[threshold] / unanswerable >= min_refusal_recall and score > best[2]:
