@@ -168,12 +168,13 @@ def asked_units(question: str) -> tuple[str, ...]:
 
 def counted_pattern(question: str) -> re.Pattern[str] | None:
     """What a sentence answering a "how many" ``question`` prints: a number in the asked
-    unit, or (no unit asked) a number that is not a date or a time of day."""
+    unit, or (no unit asked) a number that is not a date or a time of day (nor the minutes
+    of one: "16:31" in a dateline)."""
     units = asked_units(question)
     if units:
         return re.compile(_NUMBER_HEAD + "(?:" + "|".join(units) + ")")
     if asks_quantity(question):
-        return re.compile(r"\d+(?:\.\d+)?(?!\s*(?:年|月|日|号|时|点|:|：|-|\d))")
+        return re.compile(r"(?<![\d.:：/-])\d+(?:\.\d+)?(?!\s*(?:年|月|日|号|时|点|:|：|-|/|\d))")
     return None
 
 

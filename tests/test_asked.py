@@ -13,6 +13,7 @@ from qa.asked import (
     asks_quantity,
     given_dates,
     names_title,
+    prints_count,
     relabelled_numbers,
 )
 
@@ -107,3 +108,17 @@ def test_relabelled_numbers_ignore_dates_and_numbers_the_passages_never_print() 
     assert not relabelled_numbers(["出租了2734间公寓。"], passages, "有多少间公寓？")
     assert not relabelled_numbers(["是在2024年6月落地的。"], passages, "什么时候落地？")
     assert not relabelled_numbers(["一共有3000间客房。"], passages, "有多少间客房？")
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("每月最多可提取2000元", True),
+        ("共3.5万", True),
+        ("2023-08-17 16:31，正文：雄安金湖公园风光", False),  # a dateline is no count
+        ("2023/08/17 发布", False),
+        ("8月17日发布", False),
+    ],
+)
+def test_a_count_without_a_unit_is_no_part_of_a_date_or_time(text: str, counts: bool) -> None:
+    assert prints_count([text], "公积金每月最多能取多少？") is counts
