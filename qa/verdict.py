@@ -342,21 +342,22 @@ def choose(
     None: the model's answer (or its repair, whichever scores higher) unless the model
     refused; an extract replaces it only when the extract prints the asked thing and the
     model's answer does not (an article's opening line shares the question's words and
-    rarely its answer). Shown when its probability reaches ``threshold``."""
+    rarely its answer). Shown when its probability reaches ``threshold``; when the model's
+    answer falls short, the best extract still answers if it reaches the threshold and is
+    not seen to lack the asked thing (a quoted sentence the verdict trusts is worth more
+    to a reader than a refusal)."""
     written = [n for n, (kind, _, _) in enumerate(scored) if group_of(kind) == "model"]
     quoted = [n for n, (kind, _, _) in enumerate(scored) if group_of(kind) == "extract"]
     best_written = max(written, key=lambda n: scored[n][1], default=None)
     best_quoted = max(quoted, key=lambda n: scored[n][1], default=None)
-    choice = best_quoted if best_written is None or model_refused else best_written
-    if (
-        choice == best_written
-        and best_quoted is not None
-        and scored[best_quoted][1] >= threshold
-        and scored[best_quoted][2] is True
-        and scored[best_written][2] is False
-    ):
-        choice = best_quoted
-    return choice if choice is not None and scored[choice][1] >= threshold else None
+    quoted_stands = best_quoted is not None and scored[best_quoted][1] >= threshold
+    if best_written is None or model_refused:
+        return best_quoted if quoted_stands else None
+    if quoted_stands and scored[best_quoted][2] is True and scored[best_written][2] is False:
+        return best_quoted
+    if scored[best_written][1] >= threshold:
+        return best_written
+    return best_quoted if quoted_stands and scored[best_quoted][2] is not False else None
 
 
 def missing_parts(candidate: Candidate, evidence: Evidence, part_texts: list[str]) -> list[str]:

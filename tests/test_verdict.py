@@ -102,16 +102,17 @@ def test_support_and_the_models_own_refusal() -> None:
     assert set(invented) == set(FEATURES)
 
 
-def test_judge_keeps_the_models_answer_or_refuses_below_the_threshold() -> None:
-    """An extract that shares the question's words does not replace the model's answer to a
-    question no pattern can check; a weak model answer is refused, not swapped."""
+def test_judge_keeps_the_models_answer_or_quotes_below_the_threshold() -> None:
+    """An extract that shares the question's words does not replace a trusted model answer
+    to a question no pattern can check; a weak model answer gives way to a trusted extract."""
     found = evidence("往来酒店有什么特色？", HOTEL)
     weights = dict.fromkeys(FEATURES, 0.0) | {"bias": -2.0, "support_mean": 4.0}
     model = VerdictModel({"model": weights, "extract": weights}, threshold=0.5, info={})
     invented = candidate("往来酒店有无边泳池和米其林餐厅[2]。", found)
     quoted = candidate("客房配有刷脸入住系统[2]。", found, kind="extract")
-    assert judge([invented, quoted], found, model) is None
+    assert judge([invented, quoted], found, model) is quoted
     assert invented.score < 0.5 <= quoted.score
+    assert judge([invented], found, model) is None  # nothing trusted: a refusal
     supported = candidate("往来酒店的客房配有刷脸入住系统[2]。", found)
     assert judge([supported, quoted], found, model) is supported
     refused = evidence("往来酒店有什么特色？", HOTEL, model_refused=True)
@@ -140,7 +141,9 @@ def test_an_extract_replaces_the_model_only_when_it_prints_what_is_asked() -> No
     ("scored", "refused", "expected"),
     [
         ([("model", 0.9, None), ("extract", 0.95, None)], False, 0),
-        ([("model", 0.3, None), ("extract", 0.95, None)], False, None),
+        ([("model", 0.3, None), ("extract", 0.95, None)], False, 1),  # rather than refuse
+        ([("model", 0.3, None), ("extract", 0.95, False)], False, None),  # lacks what is asked
+        ([("model", 0.3, None), ("extract", 0.4, None)], False, None),
         ([("model", 0.3, False), ("extract", 0.95, True)], False, 1),
         ([("model", 0.9, False), ("detail_extract", 0.4, True)], False, 0),  # below threshold
         ([("model", 0.6, None), ("repaired", 0.8, None), ("extract", 0.9, None)], False, 1),
