@@ -203,8 +203,11 @@ def _use_tape(args: argparse.Namespace, answerer: Any) -> Any:
         answerer.model = answerer.condense_model = ReplayChatModel(tape=tape)
         answerer.backend = "replay"
     elif args.record_tape and answerer.model is not None:
-        answerer.model = RecordingChatModel(inner=answerer.model, tape=tape)
-        answerer.condense_model = RecordingChatModel(inner=answerer.condense_model, tape=tape)
+        path = Path(args.record_tape)
+        answerer.model = RecordingChatModel(inner=answerer.model, tape=tape, save_to=path)
+        answerer.condense_model = RecordingChatModel(
+            inner=answerer.condense_model, tape=tape, save_to=path
+        )
     return tape
 
 

@@ -21,6 +21,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
+from index.atomic_file import write_text_atomic
 from qa.errors import ArchiveQAError
 from qa.llm import message_dicts
 
@@ -47,8 +48,7 @@ class Tape:
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.replies, ensure_ascii=False, indent=0), encoding="utf-8")
+        write_text_atomic(path, json.dumps(self.replies, ensure_ascii=False, indent=0))
 
 
 def prompt_key(messages: list[BaseMessage]) -> str:
@@ -63,12 +63,15 @@ def confidence_stats(stats: dict[str, Any]) -> dict[str, Any]:
 class RecordingChatModel(BaseChatModel):
     """Keeps prompt key → reply in ``tape``: a prompt already on it is answered from it,
     any other by ``inner`` (so a second run pays only for the prompts that changed; its
-    latencies then mean nothing, and `archive-qa eval` says so)."""
+    latencies then mean nothing, and `archive-qa eval` says so). With ``save_to`` the tape
+    is written (whole or not at all) after every new reply: a recording of hundreds of
+    questions that is stopped keeps what it paid for, and running it again goes on."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     inner: BaseChatModel
     tape: Tape
+    save_to: Path | None = None
     replayed: int = 0
     recorded_stats: dict[str, Any] | None = None  # of the last reply taken from the tape
 
@@ -92,6 +95,7 @@ class RecordingChatModel(BaseChatModel):
         if key not in self.tape.replies:
             ask = getattr(self.inner, "yes_probability", None)
             self.tape.replies[key] = {"yes": ask(messages) if ask else None}
+            self._save()
         return self.tape.replies[key]["yes"]
 
     def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
@@ -118,6 +122,11 @@ class RecordingChatModel(BaseChatModel):
             "text": reply,
             "stats": confidence_stats(getattr(self.inner, "last_stats", {})),
         }
+        self._save()
+
+    def _save(self) -> None:
+        if self.save_to is not None:
+            self.tape.write(self.save_to)
 
 
 class ReplayChatModel(BaseChatModel):

@@ -35,3 +35,18 @@ def test_a_prompt_already_recorded_is_not_asked_again() -> None:
     assert recorder.invoke(prompt).content == "第一次"
     assert recorder.invoke(prompt).content == "第一次"  # the fake has no second reply
     assert recorder.replayed == 1
+
+
+def test_a_recording_is_on_disk_after_every_new_reply(tmp_path: Path) -> None:
+    path = tmp_path / "tapes" / "tape.json"
+    inner = GenericFakeChatModel(messages=iter([AIMessage(content="第一条"), AIMessage("第二条")]))
+    recorder = RecordingChatModel(inner=inner, tape=Tape(), save_to=path)
+    recorder.invoke([HumanMessage(content="问题一？")])
+    assert Tape.read(path).replies.keys() == recorder.tape.replies.keys()  # stopped here: kept
+    assert not list(path.parent.glob(".tape.json.*"))  # no temporary file left beside it
+
+    again = RecordingChatModel(inner=inner, tape=Tape.read(path), save_to=path)
+    assert again.invoke([HumanMessage(content="问题一？")]).content == "第一条"
+    assert again.invoke([HumanMessage(content="问题二？")]).content == "第二条"
+    assert again.replayed == 1
+    assert len(Tape.read(path).replies) == 2
