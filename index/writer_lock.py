@@ -13,36 +13,18 @@ that a write was interrupted, and that writer clears what the interrupted one le
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
-import json
 import logging
-import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
+from index.holder_note import clear_note, describe_holder, read_note, write_note
 from index.store import remove_leftovers
 from qa.errors import ArchiveQAError
 
 log = logging.getLogger(__name__)
 LOCK_FILE = ".writer.lock"
-
-
-def describe_holder(note: dict[str, Any]) -> str:
-    """ "PID 123 的 archive-qa ingest seeds/（开始于 …）" from a lock note."""
-    return f"PID {note.get('pid', '?')} 的 {note.get('action', '写入')}（开始于 {note.get('started', '?')}）"
-
-
-def read_note(path: Path) -> dict[str, Any] | None:
-    """The note of the writer that holds (or last held, if it died) the lock, if any."""
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-        return json.loads(text) if text else None
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 @contextmanager
@@ -70,23 +52,8 @@ def writer_lock(index_dir: Path, action: str, *, wait: bool = False) -> Iterator
                     "上一次写入被中断（%s），清理它留下的临时文件", describe_holder(interrupted)
                 )
             remove_leftovers(index_dir)
-            _write_note(handle, action)
+            write_note(handle, action)
             yield
         finally:
-            handle.truncate(0)  # an empty note: the last writer finished
-            handle.flush()
+            clear_note(handle)
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _write_note(handle: Any, action: str) -> None:
-    note = {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "action": action,
-        "started": dt.datetime.now().isoformat(timespec="seconds"),
-    }
-    handle.seek(0)
-    handle.truncate(0)
-    handle.write(json.dumps(note, ensure_ascii=False))
-    handle.flush()
-    os.fsync(handle.fileno())

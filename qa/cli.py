@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,9 +99,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     if not args.file:
         raise ArchiveQAError("请给出测试集文件：archive-qa eval FILE.jsonl")
+    settings = get_settings()
+    loads_model = (
+        not (args.retrieval_only or args.context_only or args.replay_tape)
+        and (args.llm or settings.llm) == "local"
+    )
+    with _model_turn(settings, args) if loads_model else nullcontext():
+        return _run_eval(args, settings)
+
+
+def _model_turn(settings: Any, args: argparse.Namespace) -> Any:
+    """This run's turn on the machine's local model (qa/model_turn.py)."""
+    from qa.model_turn import model_turn
+
+    command = " ".join(["archive-qa", *sys.argv[1:]])
+    return model_turn(settings.model_turn_lock, command, side_by_side=args.side_by_side)
+
+
+def _run_eval(args: argparse.Namespace, settings: Any) -> int:
+    from qa import evaluate
     from qa.retrieve import open_retriever
 
-    settings = get_settings()
     questions = evaluate.load_test_set(Path(args.file))
     if args.split:
         from qa.splits import select
@@ -141,14 +160,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         answerer.warm_up()  # latencies as a running app sees them, not the first read
         evaluate.evaluate_answers(questions, results, answerer)
         config["llm"] = answerer.backend
-        if args.record_tape:
-            tape.write(Path(args.record_tape))
-            replayed = getattr(answerer.model, "replayed", 0)
-            if replayed:
-                print(
-                    f"{replayed} 个提示词已在录制中，直接重放（这些题的用时不是实测）",
-                    file=sys.stderr,
-                )
         if args.replay_tape:
             print(
                 f"重放录制的模型回答：{answerer.model.misses} 个提示词不在录制中", file=sys.stderr
@@ -159,13 +170,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
             config["machine"] = (
                 f"{cpu_name()} ({' '.join(cpu_features())}), {settings.threads} 线程"
             )
-            config["llm_load_options"] = load_options(settings.llm_model_path).to_dict()
+            config["llm_load_options"] = load_options(
+                settings.llm_model_path, settings.llm_extra_bufts
+            ).to_dict()
     summary = evaluate.summarize(results)
     summary["config"] = config
     reference = None
     if args.reference and not args.retrieval_only:
         reference = _reference_summary(args, questions, results, answerer, settings)
         summary["reference"] = reference
+    if args.record_tape and not args.retrieval_only and getattr(answerer.model, "tape", 0) is tape:
+        # What this run asked, ours and the reference's: prompts of earlier runs that no
+        # question asks any more leave the tape (a committed tape stays this run's size).
+        tape.write(Path(args.record_tape), only_used=True)
+        replayed = answerer.model.replayed + answerer.condense_model.replayed
+        config["replayed_prompts"] = replayed
+        if replayed:
+            print(
+                f"{replayed} 个提示词已在录制中，直接重放（这些题的用时不是实测）", file=sys.stderr
+            )
     print(evaluate.format_table(summary))
     if "machine" in config:
         print(f"机器：{config['machine']}；llama.cpp 加载方式：{config['llm_load_options']}")
@@ -370,8 +393,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.target == "llm":
         from qa.bench_llm import bench_llm
 
-        print("本地语言模型测速 (llama.cpp on this machine)")
-        print("\n".join(bench_llm(settings, args.compare_in_process)))
+        with _model_turn(settings, args):
+            print("本地语言模型测速 (llama.cpp on this machine)")
+            print("\n".join(bench_llm(settings, args.compare_in_process)))
         return 0
     if args.target == "parse":
         result = bench_parse(Path(args.source or "seeds"), args.files, settings)
@@ -419,6 +443,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 CHECK_SCENARIOS = (
     "writers", "crash", "upload_crash", "corrupt", "bad_input", "hostile", "plain_text", "load_extractive", "load_local",
 )  # fmt: skip
+SIDE_BY_SIDE_HELP = (
+    "与本机另一个使用本地模型的评测或测速同时运行（默认排队等它结束）(run beside another model run)"
+)
 WAIT_HELP = "另一个写入（导入、删除）正在进行时排队等待，而不是立即退出 (wait for a running writer)"
 
 
@@ -573,6 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="llm: 同时在本进程内运行模型，对照独立模型进程的首 token 时间",
     )
     bench_parser.set_defaults(func=cmd_bench)
+    for model_parser in (eval_parser, bench_parser):
+        model_parser.add_argument("--side-by-side", action="store_true", help=SIDE_BY_SIDE_HELP)
     return parser
 
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import platform
 import signal
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -148,22 +148,28 @@ def write_record(model_path: Path, record: dict[str, Any]) -> Path:
     return target
 
 
-def load_options(model_path: Path) -> LlamaOptions:
+def load_options(model_path: Path, extra_bufts: str = "auto") -> LlamaOptions:
     """The options the set-up chose for this CPU; without a record, the first candidate.
+    ``extra_bufts`` "on"/"off" (``ARCHIVE_QA_LLM_EXTRA_BUFTS``) overrides that one choice,
+    so that tests and benchmarks can run under each load option on one machine.
 
     Raises ArchiveQAError (naming cause and fix) when the set-up's self-check found that the
     model cannot run here: the caller answers extractively instead of crashing.
     """
     record = read_record(model_path)
     if record is None:
-        return candidate_options()[0][0]
-    if record.get("status") != "ok":
+        chosen = candidate_options()[0][0]
+    elif record.get("status") != "ok":
         raise ArchiveQAError(
             f"安装自检发现本地语言模型无法在本机运行：{record.get('error', '原因未记录')}；"
             f"{record.get('fix', '请重新运行 python -m qa.model_setup')}",
             source=str(record_path(model_path)),
         )
-    return LlamaOptions(**record["chosen"])
+    else:
+        chosen = LlamaOptions(**record["chosen"])
+    if extra_bufts == "auto":
+        return chosen
+    return replace(chosen, use_extra_bufts=extra_bufts == "on")
 
 
 def describe_exit(code: int | None) -> str:

@@ -10,6 +10,7 @@ measures something the model did not say.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from index.atomic_file import write_text_atomic
+from index.atomic_file import write_bytes_atomic, write_text_atomic
 from qa.errors import ArchiveQAError
 from qa.llm import message_dicts
 
@@ -40,15 +41,28 @@ class Tape:
             key: value if isinstance(value, dict) else {"text": value}
             for key, value in (replies or {}).items()
         }
+        self.used: set[str] = set()  # keys asked for in this process, recorded or replayed
 
     @classmethod
     def read(cls, path: Path) -> Tape:
+        """The tape at ``path`` (gzip-compressed when it ends in .gz), or an empty one."""
         if not path.exists():
             return cls()
-        return cls(json.loads(path.read_text(encoding="utf-8")))
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        return cls(json.loads(data.decode("utf-8")))
 
-    def write(self, path: Path) -> None:
-        write_text_atomic(path, json.dumps(self.replies, ensure_ascii=False, indent=0))
+    def write(self, path: Path, *, only_used: bool = False) -> None:
+        """Whole or not at all; a .gz tape compressed without a timestamp, so that the same
+        replies give the same bytes (a committed tape changes only when a reply does).
+        ``only_used`` leaves out the replies nobody asked for in this process."""
+        replies = {k: v for k, v in self.replies.items() if not only_used or k in self.used}
+        text = json.dumps(replies, ensure_ascii=False, indent=0, sort_keys=True)
+        if path.suffix == ".gz":
+            write_bytes_atomic(path, gzip.compress(text.encode("utf-8"), mtime=0))
+        else:
+            write_text_atomic(path, text)
 
 
 def prompt_key(messages: list[BaseMessage]) -> str:
@@ -92,6 +106,7 @@ class RecordingChatModel(BaseChatModel):
 
     def yes_probability(self, messages: list[BaseMessage]) -> float | None:
         key = prompt_key(messages)
+        self.tape.used.add(key)
         if key not in self.tape.replies:
             ask = getattr(self.inner, "yes_probability", None)
             self.tape.replies[key] = {"yes": ask(messages) if ask else None}
@@ -106,6 +121,7 @@ class RecordingChatModel(BaseChatModel):
         self, messages: list[BaseMessage], *args: Any, **kwargs: Any
     ) -> Iterator[ChatGenerationChunk]:
         key = prompt_key(messages)
+        self.tape.used.add(key)
         if key in self.tape.replies:
             self.replayed += 1
             self.recorded_stats = self.tape.replies[key].get("stats", {})

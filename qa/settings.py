@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -71,6 +72,17 @@ class Settings(BaseSettings):
     # OpenAI-compatible endpoint; none = extractive answers without a model.
     llm: Literal["local", "openai", "none"] = Field("local", description="Answer backend.")
     llm_context_tokens: int = Field(4096, gt=512, description="Context window of the local model.")
+    # Machine-wide: evaluations and benchmarks that load the local model take turns
+    # (qa/model_turn.py); two at once make each 2-3x slower on 2 cores.
+    model_turn_lock: Path = Field(
+        Path(tempfile.gettempdir()) / "archive-qa-model.lock",
+        description="Lock file that model-loading evaluations and benchmarks take turns on.",
+    )
+    # auto: what the set-up's self-check chose for this CPU (qa/llm_runtime.py); on/off force
+    # llama.cpp's extra buffer types, e.g. to run the tests under each load option.
+    llm_extra_bufts: Literal["auto", "on", "off"] = Field(
+        "auto", description="llama.cpp extra buffer types (repacked weights): auto, on or off."
+    )
     llm_max_tokens: int = Field(200, gt=0, description="Longest answer, in tokens.")
     llm_temperature: float = Field(0.0, ge=0, le=2)
     # Off: on the tune sample its P(是) did not tell right answers from wrong ones (AUC 0.52 on

@@ -3,6 +3,7 @@ its precision–recall on the holdout parts.
 
     python -m qa.verdict_fit fit eval-out/V1      # writes qa/verdict_model.json
     python -m qa.verdict_fit curve eval-out/V1    # holdout table for the current model
+    python -m qa.verdict_fit rules eval-out/V1 --part tune   # choose() beside simpler rules
 
 A run folder holds one sub-folder per question set (``public``, ``seed_dev``, …) written by
 ``archive-qa eval --out``; each question's record carries its candidates with their
@@ -16,6 +17,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,18 +109,83 @@ def matrix(questions: list[Question], group: str) -> tuple[np.ndarray, np.ndarra
     return x, y
 
 
-def decide(question: Question, model: VerdictModel, threshold: float) -> tuple[bool, bool]:
+Rule = Callable[[list[tuple[str, float, bool | None]], bool, float], int | None]
+
+
+def _model_only(
+    scored: list[tuple[str, float, bool | None]], refused: bool, _: float
+) -> int | None:
+    """The model's own (citation-checked) answer whatever its score; its refusal a refusal."""
+    own = [n for n, (kind, _, _) in enumerate(scored) if kind == "model"]
+    return None if refused or not own else own[0]
+
+
+def _written_or_refusal(
+    scored: list[tuple[str, float, bool | None]], refused: bool, threshold: float
+) -> int | None:
+    """The best written answer when it reaches the threshold; an extract only when the
+    model refused; never an extract over a written answer."""
+    written = [n for n, (kind, _, _) in enumerate(scored) if group_of(kind) == "model"]
+    quoted = [n for n, (kind, _, _) in enumerate(scored) if group_of(kind) == "extract"]
+    if refused or not written:
+        best = max(quoted, key=lambda n: scored[n][1], default=None)
+        return best if best is not None and scored[best][1] >= threshold else None
+    best = max(written, key=lambda n: scored[n][1])
+    return best if scored[best][1] >= threshold else None
+
+
+RULES: dict[str, Rule] = {
+    "choose": choose,
+    "model_only": _model_only,
+    "written_or_refusal": _written_or_refusal,
+}
+
+
+def decide(
+    question: Question, model: VerdictModel, threshold: float, rule: Rule = choose
+) -> tuple[bool, bool]:
     """(answered, correct) for a question under ``model`` at ``threshold``, decided as
-    `qa.verdict.choose` decides an answer."""
+    ``rule`` (by default `qa.verdict.choose`, the one answers use) decides an answer."""
     scored = [
         (c["kind"], model.probability(c["kind"], c["features"]), c.get("carries_asked"))
         for c in question.candidates
     ]
     refused = any(c["features"].get("model_refused") for c in question.candidates)
-    index = choose(scored, refused, threshold)
+    index = rule(scored, refused, threshold)
     if index is None:
         return False, not question.answerable
     return True, bool(question.candidates[index]["correct"])
+
+
+def compare_rules(questions: list[Question], model: VerdictModel) -> list[dict[str, Any]]:
+    """Per question set and rule, at the verdict's threshold: correct answers, refusal
+    precision / recall, and answerable questions where the shipped answer is wrong while
+    the model's own answer is right (the issue's "shipped worse than the model's own")."""
+    rows = []
+    for set_name in [*sorted({q.set_name for q in questions}), "all"]:
+        part = [q for q in questions if set_name in ("all", q.set_name)]
+        for name, rule in RULES.items():
+            outcomes = [(q, *decide(q, model, model.threshold, rule)) for q in part]
+            refused = [q for q, answered, _ in outcomes if not answered]
+            true_refusals = sum(not q.answerable for q in refused)
+            unanswerable = sum(not q.answerable for q in part)
+            own = [q for q in part if q.answerable and decide(q, model, 0.0, _model_only)[1]]
+            rows.append(
+                {
+                    "set": set_name,
+                    "rule": name,
+                    "questions": len(part),
+                    "correct": sum(right for _, _, right in outcomes),
+                    "refusal_precision": round(true_refusals / len(refused), 2) if refused else 1.0,
+                    "refusal_recall": round(true_refusals / unanswerable, 2)
+                    if unanswerable
+                    else 1.0,
+                    "worse_than_model": sum(
+                        1 for q, _, right in outcomes if q in own and not right
+                    ),
+                }
+            )
+    return rows
 
 
 def fit_groups(questions: list[Question], regularisation: float) -> VerdictModel:
@@ -263,18 +330,19 @@ def fit(run_dir: Path, min_refusal_recall: float) -> dict[str, Any]:
     return data
 
 
-def format_curve(table: list[dict[str, float]], chosen: float) -> str:
+def format_table(table: list[dict[str, Any]], chosen: float | None = None) -> str:
+    """A markdown table; the row at threshold ``chosen`` marked."""
     keys = list(table[0])
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for row in table:
-        mark = " **←**" if row["threshold"] == chosen else ""
+        mark = " **←**" if chosen is not None and row.get("threshold") == chosen else ""
         lines.append("| " + " | ".join(str(row[k]) for k in keys) + f"{mark} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.verdict_fit", description=__doc__)
-    parser.add_argument("action", choices=["fit", "curve"])
+    parser.add_argument("action", choices=["fit", "curve", "rules"])
     parser.add_argument("run_dir", help="eval-out/<run>，含各测试集的 questions.jsonl")
     parser.add_argument("--part", choices=["tune", "holdout"], default="holdout")
     parser.add_argument(
@@ -292,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     model = load_verdict_model()
     questions = read_runs(run_dir, args.part)
     print(f"\n{args.part}: {len(questions)} 题")
-    print(format_curve(curve(questions, model), model.threshold))
+    if args.action == "rules":
+        print(format_table(compare_rules(questions, model)))
+        return 0
+    print(format_table(curve(questions, model), model.threshold))
     return 0
 
 

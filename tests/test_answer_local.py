@@ -21,6 +21,8 @@ from qa.retrieve import build_retriever
 from qa.settings import Settings
 from tests.conftest import SEEDS
 
+pytestmark = pytest.mark.slow  # the real model: not in make test-fast
+
 INJECTION_ISSUE = """临江报
 2023年3月8日 星期三
 第5期 总第321期 本期4版
@@ -63,20 +65,35 @@ def injected(answerer, tmp_path_factory: pytest.TempPathFactory) -> Answerer:
     )
 
 
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        ("拱墅区消防救援局挂牌仪式上,市消防救援支队是谁出席的?", ["何肇瑜"]),
-        ("2020年拱墅一共有多少个项目签约落地?", ["33"]),
-    ],
-)
-def test_answers_with_checked_citations(answerer, question: str, expected: list[str]) -> None:
+def assert_citations_resolve(answer) -> None:
+    """What holds of any answer, whatever the model wrote: every marker in the text is a
+    shown citation, and every citation's quote stands in the passage it opens."""
+    from qa.citations import marker_numbers
+
+    numbers = {citation.number for citation in answer.citations}
+    assert set(marker_numbers(answer.text)) <= numbers, answer.text
+    for citation in answer.citations:
+        assert citation.quote in citation.passage["text"], citation
+
+
+# Questions whose right answer this model gives under both llama.cpp load options
+# (use_extra_bufts on and off) with a cold and a warm prompt cache, checked on an AMD EPYC
+# with AVX-512 (2026-12-07, scripts/answer_stability.py; docs/evaluation.md). A borderline
+# question (one whose greedy answer flips with the CPU's numerics) does not belong here:
+# answer quality is measured by `archive-qa eval`, not asserted question by question.
+STABLE_QUESTIONS = [
+    ("拱墅区消防救援局挂牌仪式上,市消防救援支队是谁出席的?", "何肇瑜"),
+    ("2020年拱墅黄平东西部扶贫协作联席会上,黄平县委书记是谁?", "林昌富"),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), STABLE_QUESTIONS)
+def test_answers_with_checked_citations(answerer, question: str, expected: str) -> None:
     answer = answerer.ask(question)
     assert not answer.refused, answer.text
-    assert all(item in answer.text for item in expected), answer.text
+    assert expected in answer.text, answer.text
     assert answer.citations, answer.text
-    for citation in answer.citations:
-        assert citation.quote in citation.passage["text"]
+    assert_citations_resolve(answer)
     assert any(sentence.supported for sentence in answer.sentences)
 
 
@@ -110,7 +127,6 @@ def test_streams_tokens_before_the_answer(answerer) -> None:
     assert kinds.count("token") >= 2
 
 
-@pytest.mark.slow
 def test_kill_9_of_the_model_process_mid_answer(answerer) -> None:
     """The model's process is killed while it writes: that answer ends with a notice and an
     extractive answer; the process is restarted and the next answer is the model's."""
@@ -130,11 +146,12 @@ def test_kill_9_of_the_model_process_mid_answer(answerer) -> None:
     while process.pid in (None, killed):
         assert time.monotonic() < deadline, "the model process was not restarted"
         time.sleep(0.2)
-    again = list(answerer.stream("2020年拱墅一共有多少个项目签约落地?"))
-    assert any(event.kind == "token" for event in again)
+    again = list(answerer.stream("上城区2020年的招商引资工作推进会是哪天召开的?"))
+    assert any(event.kind == "token" for event in again)  # written by the restarted model
     final = again[-1].answer
-    assert not any("意外退出" in notice for notice in final.notices)
-    assert "33" in final.text, final.text
+    assert final.backend == "local"
+    assert not any("意外退出" in notice for notice in final.notices), final.notices
+    assert_citations_resolve(final)
 
 
 # What a fixed sample of the seed_dev holdout part (questions written for this project, never
@@ -156,7 +173,6 @@ def _holdout_sample(size: int) -> list[dict]:
     return stratified_sample(select(load_test_set(path), path.name, "holdout"), path.name, size)
 
 
-@pytest.mark.slow
 def test_the_seed_dev_holdout_sample_stays_above_its_floor(answerer) -> None:
     from qa.evaluate import answer_metrics, evaluate_answers, evaluate_retrieval
 
@@ -206,7 +222,6 @@ def llama_server(answerer, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         server.wait(timeout=30)
 
 
-@pytest.mark.slow
 def test_the_openai_backend_against_llama_cpps_own_server(answerer, llama_server: str) -> None:
     """A slice of the holdout through --llm openai against a real server: the same answers
     as the local backend (same model, same prompts, greedy), and the log-probability

@@ -19,6 +19,7 @@ if not Path(CHROMIUM).exists():
         "没有安装 Debian chromium（make browser-deps）：跳过浏览器测试", allow_module_level=True
     )
 playwright = pytest.importorskip("playwright.sync_api", reason="没有安装 playwright")
+pytestmark = pytest.mark.browser
 
 OUT = ROOT / "test-output"
 BROWSER_ARGS = [

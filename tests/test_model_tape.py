@@ -50,3 +50,13 @@ def test_a_recording_is_on_disk_after_every_new_reply(tmp_path: Path) -> None:
     assert again.invoke([HumanMessage(content="问题二？")]).content == "第二条"
     assert again.replayed == 1
     assert len(Tape.read(path).replies) == 2
+
+
+def test_a_gzip_tape_gives_the_same_bytes_for_the_same_replies(tmp_path: Path) -> None:
+    """Committed tapes (eval/tapes/*.json.gz) change only when a reply does."""
+    first, second = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
+    Tape({"k2": "乙", "k1": {"text": "甲", "stats": {}}}).write(first)
+    Tape({"k1": {"text": "甲", "stats": {}}, "k2": "乙"}).write(second)
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes()[:2] == b"\x1f\x8b"  # gzip
+    assert Tape.read(first).replies["k2"] == {"text": "乙"}

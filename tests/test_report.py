@@ -153,6 +153,7 @@ def test_a_folder_without_a_run_is_named(tmp_path: Path) -> None:
         write_run_report(tmp_path)
 
 
+@pytest.mark.browser
 def test_report_opens_offline_and_filters_to_failures(tmp_path: Path) -> None:
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():

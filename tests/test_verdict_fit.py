@@ -10,6 +10,7 @@ from qa.verdict import FEATURES, VerdictModel
 from qa.verdict_fit import (
     BoostedVerdict,
     Question,
+    compare_rules,
     cross_validated_accuracy,
     decide,
     grouped_folds,
@@ -84,3 +85,28 @@ def test_gradient_boosting_is_cross_validated_on_the_same_folds() -> None:
     threshold, accuracy = cross_validated_accuracy(questions, BoostedVerdict)
     assert 0.05 <= threshold <= 0.95
     assert accuracy >= 0.9  # the trees learn which candidate is right
+
+
+def test_rules_are_compared_with_the_models_own_answer() -> None:
+    weights = dict.fromkeys(FEATURES, 0.0) | {"bias": -2.0, "support_mean": 4.0}
+    model = VerdictModel({"model": weights, "extract": weights}, 0.5, {})
+    right_but_weak = Question(
+        "s.jsonl", "a", "fact", True,
+        [_candidate("model", 0.1, True), _candidate("extract", 0.9, False)],
+        "doc1",
+    )  # fmt: skip
+    near_miss = Question(
+        "s.jsonl", "b", "near_miss", False, [_candidate("model", 0.1, False)], "doc2"
+    )
+    rows = {
+        row["rule"]: row
+        for row in compare_rules([right_but_weak, near_miss], model)
+        if row["set"] == "all"
+    }
+    # choose() refuses the weak right answer (below the threshold) or quotes the wrong
+    # extract: worse than the model's own answer once; shipping the model's answer is not
+    assert rows["choose"]["worse_than_model"] == 1
+    assert rows["model_only"] == rows["model_only"] | {"correct": 1, "worse_than_model": 0}
+    assert rows["written_or_refusal"]["correct"] == 1  # refuses both: right on the near miss
+    assert rows["written_or_refusal"]["refusal_recall"] == 1.0
+    assert rows["written_or_refusal"]["refusal_precision"] == 0.5

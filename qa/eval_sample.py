@@ -1,0 +1,219 @@
+"""`make eval-sample`: the fixed stratified samples of every dev set, answered by the local
+model beside the same-run Chatchat-style reference, in one table.
+
+About 60 questions (seed_dev, crud_dev, the public set, the near misses), the same on every
+machine (`qa.splits.stratified_sample`). Every model reply, ours and the reference's, goes
+onto a committed tape (``eval/tapes/<part>/<set>.json.gz``, written after every reply): a
+run that is stopped resumes from what it paid for, and a run whose prompts did not change
+replays in about a minute without reading a prompt. After each set the table so far is
+written to ``eval/runs/<date>-<part>-<commit>.md``, so a stopped run leaves its rows.
+
+    python -m qa.eval_sample [--part tune|holdout] [--only seed_dev ...]
+
+Indexes live in ``eval-out/`` (git-ignored) and are built on first use: the five seed
+issues in under a minute, the 3,000 CRUD-3k documents (13k passages) in 5-15 minutes on 2
+cores; the reference's chunk vectors are cached beside them (`qa.reference`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.atomic_file import write_text_atomic
+from qa.llm_runtime import cpu_features, cpu_name, load_options, read_record
+from qa.model_turn import model_turn
+from qa.settings import PROJECT_ROOT, get_settings
+
+SHARED = PROJECT_ROOT.parent / "shared"
+EVAL_OUT = PROJECT_ROOT / "eval-out"
+INDEXES = {"seeds": EVAL_OUT / "seeds-index", "crud": EVAL_OUT / "crud-index"}
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    """One dev set's fixed sample and the archive it is asked over."""
+
+    name: str
+    questions: Path
+    size: int
+    archive: str  # a key of INDEXES
+    reference_source: Path  # what the reference pipeline chunks (raw files or docs.jsonl)
+
+
+SAMPLE_SETS = (
+    SampleSet("seed_dev", PROJECT_ROOT / "eval" / "seed_dev.jsonl", 22, "seeds", PROJECT_ROOT / "seeds"),
+    SampleSet("public", SHARED / "eval" / "public.jsonl", 7, "seeds", PROJECT_ROOT / "seeds"),
+    SampleSet("seed_near_misses", PROJECT_ROOT / "eval" / "seed_near_misses.jsonl", 7, "seeds",
+              PROJECT_ROOT / "seeds"),
+    SampleSet("crud_dev", PROJECT_ROOT / "eval" / "crud_dev.jsonl", 24, "crud",
+              SHARED / "bench" / "crud" / "docs.jsonl"),
+)  # fmt: skip
+
+
+def tape_path(part: str, sample: SampleSet) -> Path:
+    return PROJECT_ROOT / "eval" / "tapes" / part / f"{sample.name}.json.gz"
+
+
+def _run(command: list[str], index: Path) -> None:
+    env = os.environ | {"ARCHIVE_QA_INDEX_DIR": str(index)}
+    subprocess.run(command, env=env, cwd=PROJECT_ROOT, check=True)
+
+
+def ensure_index(archive: str) -> None:
+    """Build the archive's index once (kept in eval-out/ between runs), saying what it cost."""
+    folder = INDEXES[archive]
+    if (folder / "manifest.json").exists():
+        return
+    started = time.monotonic()
+    print(f"首次建立索引 {folder}（之后的运行直接使用）…", flush=True)
+    if archive == "seeds":
+        _run([sys.executable, "-m", "qa.cli", "ingest", str(PROJECT_ROOT / "seeds")], folder)
+    else:
+        out = EVAL_OUT / "crud"
+        _run([sys.executable, "-m", "qa.cli", "bench", "crud", "--keep-index", str(folder),
+              "--out", str(out)], folder)  # fmt: skip
+    print(f"索引建好，用时 {(time.monotonic() - started) / 60:.1f} 分钟", flush=True)
+
+
+def run_set(part: str, sample: SampleSet) -> dict[str, Any]:
+    """Answer one set's sample (ours and the reference's); its summary.json."""
+    out = EVAL_OUT / "sample" / part / sample.name
+    _run([sys.executable, "-m", "qa.cli", "eval", str(sample.questions), "--split", part,
+          "--sample", str(sample.size), "--llm", "local", "--reference", str(sample.reference_source),
+          "--record-tape", str(tape_path(part, sample)), "--out", str(out), "--side-by-side"],
+         INDEXES[sample.archive])  # fmt: skip
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def _pair(first: Any, second: Any) -> str:
+    return f"{first} / {second}"
+
+
+def table_row(name: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """One line of the run's table from an eval summary (with its reference)."""
+    reference = summary.get("reference", {})
+    replayed = summary["config"].get("replayed_prompts", 0)
+    return {
+        "set": name,
+        "questions": summary["questions"],
+        "archive-qa": summary["answer_accuracy"],
+        "reference": reference.get("answer_accuracy"),
+        "refusal P / R": _pair(summary["refusal_precision"], summary["refusal_recall"]),
+        "reference refusal P / R": _pair(
+            reference.get("refusal_precision"), reference.get("refusal_recall")
+        ),
+        "citation precision": summary["citation_precision"],
+        "shipped worse than the model's own": _pair(
+            summary["model_right_shipped_wrong"], summary["model_right"]
+        ),
+        "answer p50 ours / reference (s)": _pair(
+            summary["answer_p50_s"], reference.get("answer_p50_s")
+        ),
+        "replayed prompts": replayed,
+    }
+
+
+def total_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """All sets together: accuracies weighted by questions."""
+    count = sum(row["questions"] for row in rows)
+
+    def weighted(key: str) -> float | None:
+        if any(row[key] is None for row in rows):
+            return None
+        return round(sum(row[key] * row["questions"] for row in rows) / count, 4)
+
+    return dict.fromkeys(rows[0], "") | {
+        "set": "**all**",
+        "questions": count,
+        "archive-qa": weighted("archive-qa"),
+        "reference": weighted("reference"),
+        "replayed prompts": sum(row["replayed prompts"] for row in rows),
+    }
+
+
+def machine_lines() -> list[str]:
+    """Which machine the figures came from (CPU, flags, llama.cpp load option and speed)."""
+    settings = get_settings()
+    options = load_options(settings.llm_model_path, settings.llm_extra_bufts).to_dict()
+    tried = (read_record(settings.llm_model_path) or {}).get("tried", [])
+    speed = next((t for t in tried if t.get("options") == options and t.get("ok")), {})
+    lines = [
+        f"- machine: {cpu_name()}, {os.cpu_count()} cores; flags: {' '.join(cpu_features())}",
+        f"- llama.cpp load options: {options}",
+    ]
+    if speed:
+        lines.append(
+            f"- llama.cpp speed (set-up's self-check): {speed['prompt_tokens_per_s']} prompt / "
+            f"{speed['gen_tokens_per_s']} generated tokens/s"
+        )
+    return lines
+
+
+def format_markdown(rows: list[dict[str, Any]]) -> str:
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(str(row[k]) for k in keys) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    return result.stdout.strip() or "unknown"
+
+
+def write_table(
+    path: Path, part: str, rows: list[dict[str, Any]], done: bool, minutes: float
+) -> None:
+    state = "complete" if done else "partial (stopped or still running)"
+    text = "\n".join([
+        f"# eval-sample, {part} part — {state}",
+        "",
+        f"- run: {dt.datetime.now().isoformat(timespec='minutes')}, commit {_commit()}, "
+        f"{minutes:.1f} min",
+        *machine_lines(),
+        "- replayed prompts: answered from the committed tape (their latencies are not measured)",
+        "",
+        format_markdown([*rows, total_row(rows)] if rows else rows),
+        "",
+    ])  # fmt: skip
+    write_text_atomic(path, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa.eval_sample", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--part", choices=["tune", "holdout"], default="tune")
+    parser.add_argument("--only", nargs="+", choices=[s.name for s in SAMPLE_SETS])
+    args = parser.parse_args(argv)
+    chosen = [s for s in SAMPLE_SETS if not args.only or s.name in args.only]
+    missing = [str(s.questions) for s in chosen if not s.questions.exists()]
+    if missing:
+        print(f"缺少测试集：{', '.join(missing)}（../shared 不在本机？）", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    table = PROJECT_ROOT / "eval" / "runs" / f"{dt.date.today()}-{args.part}-{_commit()}.md"
+    started = time.monotonic()
+    rows: list[dict[str, Any]] = []
+    with model_turn(settings.model_turn_lock, "make eval-sample"):
+        for sample in chosen:
+            ensure_index(sample.archive)
+            rows.append(table_row(sample.name, run_set(args.part, sample)))
+            minutes = (time.monotonic() - started) / 60
+            write_table(table, args.part, rows, sample is chosen[-1], minutes)
+    print(f"\n{table.read_text(encoding='utf-8')}")
+    print(f"表格已写入 {table.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
