@@ -6,7 +6,7 @@ machine (`qa.splits.stratified_sample`). Every model reply, ours and the referen
 onto a committed tape (``eval/tapes/<part>/<set>.json.gz``, written after every reply): a
 run that is stopped resumes from what it paid for, and a run whose prompts did not change
 replays in about a minute without reading a prompt. After each set the table so far is
-written to ``eval/runs/<date>-<part>-<commit>.md``, so a stopped run leaves its rows.
+written to ``eval/runs/<date>-<time>-<part>-<commit>.md``, so a stopped run leaves its rows.
 
     python -m qa.eval_sample [--part tune|holdout] [--only seed_dev ...]
 
@@ -115,8 +115,10 @@ def table_row(name: str, summary: dict[str, Any]) -> dict[str, Any]:
         "shipped worse than the model's own": _pair(
             summary["model_right_shipped_wrong"], summary["model_right"]
         ),
-        "answer p50 ours / reference (s)": _pair(
-            summary["answer_p50_s"], reference.get("answer_p50_s")
+        "answer p50 ours / reference (s)": (
+            "replayed"
+            if replayed
+            else _pair(summary["answer_p50_s"], reference.get("answer_p50_s"))
         ),
         "replayed prompts": replayed,
     }
@@ -201,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"缺少测试集：{', '.join(missing)}（../shared 不在本机？）", file=sys.stderr)
         return 2
     settings = get_settings()
-    table = PROJECT_ROOT / "eval" / "runs" / f"{dt.date.today()}-{args.part}-{_commit()}.md"
+    stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M")
+    table = PROJECT_ROOT / "eval" / "runs" / f"{stamp}-{args.part}-{_commit()}.md"
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     with model_turn(settings.model_turn_lock, "make eval-sample"):

@@ -7,7 +7,7 @@ prompt cache (a fresh model process that has read only the system prompt) and th
 (after every other question, twice over). A question is stable when every one of those
 answers contains its expected string, or every one is a refusal where a refusal is expected.
 
-    .venv/bin/python scripts/answer_stability.py [--out eval-out/stability.json]
+    .venv/bin/python scripts/answer_stability.py [--out eval/runs/DATE-answer-stability.json]
 
 About 4 minutes on an AVX-512 EPYC, 8 on an AVX2-only one (the model alone on the machine).
 """

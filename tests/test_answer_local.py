@@ -78,7 +78,7 @@ def assert_citations_resolve(answer) -> None:
 
 # Questions whose right answer this model gives under both llama.cpp load options
 # (use_extra_bufts on and off) with a cold and a warm prompt cache, checked on an AMD EPYC
-# with AVX-512 (2026-12-07, scripts/answer_stability.py; docs/evaluation.md). A borderline
+# with AVX-512 (2026-12-07, scripts/answer_stability.py; eval/runs/2026-12-07-answer-stability.json). A borderline
 # question (one whose greedy answer flips with the CPU's numerics) does not belong here:
 # answer quality is measured by `archive-qa eval`, not asserted question by question.
 STABLE_QUESTIONS = [
