@@ -168,7 +168,7 @@ def format_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def _commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+    result = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, check=False)  # fmt: skip
     return result.stdout.strip() or "unknown"
 

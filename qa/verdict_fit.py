@@ -109,36 +109,16 @@ def matrix(questions: list[Question], group: str) -> tuple[np.ndarray, np.ndarra
     return x, y
 
 
-Rule = Callable[[list[tuple[str, float, bool | None]], bool, float], int | None]
+Rule = Callable[[list[tuple[str, float]], bool, float], int | None]
 
 
-def _model_only(
-    scored: list[tuple[str, float, bool | None]], refused: bool, _: float
-) -> int | None:
+def _model_only(scored: list[tuple[str, float]], refused: bool, _: float) -> int | None:
     """The model's own (citation-checked) answer whatever its score; its refusal a refusal."""
-    own = [n for n, (kind, _, _) in enumerate(scored) if kind == "model"]
+    own = [n for n, (kind, _) in enumerate(scored) if kind == "model"]
     return None if refused or not own else own[0]
 
 
-def _written_or_refusal(
-    scored: list[tuple[str, float, bool | None]], refused: bool, threshold: float
-) -> int | None:
-    """The best written answer when it reaches the threshold; an extract only when the
-    model refused; never an extract over a written answer."""
-    written = [n for n, (kind, _, _) in enumerate(scored) if group_of(kind) == "model"]
-    quoted = [n for n, (kind, _, _) in enumerate(scored) if group_of(kind) == "extract"]
-    if refused or not written:
-        best = max(quoted, key=lambda n: scored[n][1], default=None)
-        return best if best is not None and scored[best][1] >= threshold else None
-    best = max(written, key=lambda n: scored[n][1])
-    return best if scored[best][1] >= threshold else None
-
-
-RULES: dict[str, Rule] = {
-    "choose": choose,
-    "model_only": _model_only,
-    "written_or_refusal": _written_or_refusal,
-}
+RULES: dict[str, Rule] = {"choose": choose, "model_only": _model_only}
 
 
 def decide(
@@ -146,10 +126,7 @@ def decide(
 ) -> tuple[bool, bool]:
     """(answered, correct) for a question under ``model`` at ``threshold``, decided as
     ``rule`` (by default `qa.verdict.choose`, the one answers use) decides an answer."""
-    scored = [
-        (c["kind"], model.probability(c["kind"], c["features"]), c.get("carries_asked"))
-        for c in question.candidates
-    ]
+    scored = [(c["kind"], model.probability(c["kind"], c["features"])) for c in question.candidates]
     refused = any(c["features"].get("model_refused") for c in question.candidates)
     index = rule(scored, refused, threshold)
     if index is None:

@@ -102,17 +102,16 @@ def test_support_and_the_models_own_refusal() -> None:
     assert set(invented) == set(FEATURES)
 
 
-def test_judge_keeps_the_models_answer_or_quotes_below_the_threshold() -> None:
-    """An extract that shares the question's words does not replace a trusted model answer
-    to a question no pattern can check; a weak model answer gives way to a trusted extract."""
+def test_judge_keeps_the_models_answer_or_refuses_below_the_threshold() -> None:
+    """A trusted model answer is shown; a doubted one is refused, not replaced by the extract
+    that shares most of the question's words; when the model refused, an extract may answer."""
     found = evidence("往来酒店有什么特色？", HOTEL)
     weights = dict.fromkeys(FEATURES, 0.0) | {"bias": -2.0, "support_mean": 4.0}
     model = VerdictModel({"model": weights, "extract": weights}, threshold=0.5, info={})
     invented = candidate("往来酒店有无边泳池和米其林餐厅[2]。", found)
     quoted = candidate("客房配有刷脸入住系统[2]。", found, kind="extract")
-    assert judge([invented, quoted], found, model) is quoted
+    assert judge([invented, quoted], found, model) is None  # doubted: a refusal
     assert invented.score < 0.5 <= quoted.score
-    assert judge([invented], found, model) is None  # nothing trusted: a refusal
     supported = candidate("往来酒店的客房配有刷脸入住系统[2]。", found)
     assert judge([supported, quoted], found, model) is supported
     refused = evidence("往来酒店有什么特色？", HOTEL, model_refused=True)
@@ -123,32 +122,32 @@ def test_judge_keeps_the_models_answer_or_quotes_below_the_threshold() -> None:
     )  # the model refused: extracts may answer
 
 
-def test_an_extract_replaces_the_model_only_when_it_prints_what_is_asked() -> None:
+def test_an_extract_never_replaces_the_models_answer() -> None:
     found = evidence("瓜山未来社区住了多少人？", HOTEL)
     weights = dict.fromkeys(FEATURES, 0.0) | {"bias": 1.0}
     model = VerdictModel({"model": weights, "extract": weights}, threshold=0.5, info={})
     wrong_unit = candidate("瓜山未来社区共有公寓2734套[1]。", found)
     in_unit = candidate("已入住4500余人[1]。", found, kind="focus_extract")
-    assert judge([wrong_unit, in_unit], found, model) is in_unit
+    assert judge([wrong_unit, in_unit], found, model) is wrong_unit
+    # what each prints of the asked thing is recorded for the evaluation's analysis
     assert (wrong_unit.carries, in_unit.carries) == (False, True)
-    right = candidate("已入住4500余人[1]。", found)
-    assert judge([right, in_unit], found, model) is right  # both print it: the model's stays
-    lead = candidate("瓜山未来社区共有公寓2734套。", found, kind="extract")
-    assert judge([right, lead], found, model) is right
+    doubted = VerdictModel(
+        {"model": weights | {"bias": -1.0}, "extract": weights}, threshold=0.5, info={}
+    )
+    assert judge([wrong_unit, in_unit], found, doubted) is None  # a refusal, not the extract
 
 
 @pytest.mark.parametrize(
     ("scored", "refused", "expected"),
     [
-        ([("model", 0.9, None), ("extract", 0.95, None)], False, 0),
-        ([("model", 0.3, None), ("extract", 0.95, None)], False, 1),  # rather than refuse
-        ([("model", 0.3, None), ("extract", 0.95, False)], False, None),  # lacks what is asked
-        ([("model", 0.3, None), ("extract", 0.4, None)], False, None),
-        ([("model", 0.3, False), ("extract", 0.95, True)], False, 1),
-        ([("model", 0.9, False), ("detail_extract", 0.4, True)], False, 0),  # below threshold
-        ([("model", 0.6, None), ("repaired", 0.8, None), ("extract", 0.9, None)], False, 1),
-        ([("model", 0.1, None), ("extract", 0.7, None)], True, 1),
-        ([("extract", 0.7, None), ("list_extract", 0.8, None)], False, 1),  # no model
+        ([("model", 0.9), ("extract", 0.95)], False, 0),
+        ([("model", 0.3), ("extract", 0.95)], False, None),  # doubted: refuse, no stand-in
+        ([("model", 0.3), ("extract", 0.4)], False, None),
+        ([("model", 0.9), ("detail_extract", 0.99)], False, 0),
+        ([("model", 0.6), ("repaired", 0.8), ("extract", 0.9)], False, 1),
+        ([("model", 0.1), ("extract", 0.7)], True, 1),  # the model refused: extracts may answer
+        ([("model", 0.1), ("extract", 0.4)], True, None),
+        ([("extract", 0.7), ("list_extract", 0.8)], False, 1),  # no model
         ([], False, None),
     ],
 )

@@ -24,21 +24,16 @@ def _candidate(kind: str, support: float, correct: bool, **extra) -> dict:
 
 
 def _questions(count: int, documents: int) -> list[Question]:
-    """Model answers right 60 % of the time (and well supported then); when wrong, an
-    extract that prints the asked thing is right."""
+    """Model answers right 60 % of the time (and well supported then); otherwise it
+    refused, and an extract that prints the asked thing is right."""
     rng = random.Random(7)
     questions = []
     for n in range(count):
         right = rng.random() < 0.6
+        refused = {"model_refused": 0.0 if right else 1.0}
         candidates = [
-            {
-                **_candidate("model", 0.9 if right else 0.2, right),
-                "carries_asked": not right and False,
-            },
-            {
-                **_candidate("focus_extract", 0.2 if right else 0.9, not right),
-                "carries_asked": not right or None,
-            },
+            _candidate("model", 0.9 if right else 0.2, right, **refused),
+            _candidate("focus_extract", 0.2 if right else 0.9, not right, **refused),
         ]
         questions.append(
             Question("s.jsonl", f"q{n}", "number", True, candidates, f"doc{n % documents}")
@@ -68,16 +63,14 @@ def test_decide_replays_the_choice() -> None:
     model = VerdictModel({"model": weights, "extract": weights}, 0.5, {})
     question = Question(
         "s.jsonl", "q", "number", True,
-        [
-            {**_candidate("model", 0.9, False), "carries_asked": False},
-            {**_candidate("focus_extract", 0.9, True), "carries_asked": True},
-        ],
+        [_candidate("model", 0.9, False), _candidate("focus_extract", 0.9, True)],
         "doc",
     )  # fmt: skip
-    assert decide(question, model, 0.5) == (True, True)  # the extract prints what is asked
-    question.candidates[1]["carries_asked"] = None
     assert decide(question, model, 0.5) == (True, False)  # the model's answer stays
     assert decide(question, model, 0.99) == (False, False)  # refused, but answerable
+    for candidate in question.candidates:
+        candidate["features"]["model_refused"] = 1.0
+    assert decide(question, model, 0.5) == (True, True)  # the model refused: the extract
 
 
 def test_gradient_boosting_is_cross_validated_on_the_same_folds() -> None:
@@ -103,10 +96,8 @@ def test_rules_are_compared_with_the_models_own_answer() -> None:
         for row in compare_rules([right_but_weak, near_miss], model)
         if row["set"] == "all"
     }
-    # choose() refuses the weak right answer (below the threshold) or quotes the wrong
-    # extract: worse than the model's own answer once; shipping the model's answer is not
-    assert rows["choose"]["worse_than_model"] == 1
-    assert rows["model_only"] == rows["model_only"] | {"correct": 1, "worse_than_model": 0}
-    assert rows["written_or_refusal"]["correct"] == 1  # refuses both: right on the near miss
-    assert rows["written_or_refusal"]["refusal_recall"] == 1.0
-    assert rows["written_or_refusal"]["refusal_precision"] == 0.5
+    # choose() refuses the weak right answer (below the threshold): worse than the model's
+    # own answer once, right on the near miss; shipping the model's answer is the reverse
+    assert rows["choose"] | {"correct": 1, "worse_than_model": 1} == rows["choose"]
+    assert rows["choose"]["refusal_precision"] == 0.5 and rows["choose"]["refusal_recall"] == 1.0
+    assert rows["model_only"] | {"correct": 1, "worse_than_model": 0} == rows["model_only"]
