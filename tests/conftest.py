@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,23 @@ def serve_two_issues(root: Path, delay_s: float = 0.03, **overrides):
     service.answerer.model = EchoBestSentenceModel(delay_s=delay_s)
     service.answerer.backend = "fake"
     return BackgroundServer(settings, service), service
+
+
+def hold_lock(lock: str, path: Path, seconds: float, action: str) -> subprocess.Popen[str]:
+    """Another process that holds a lock for ``seconds``, once it has printed "held":
+    ``lock`` names the context manager ("index.writer_lock:writer_lock" takes the index
+    folder, "qa.model_turn:model_turn" the lock file) and ``action`` the command it is."""
+    module, name = lock.split(":")
+    code = (
+        f"import sys, time\nfrom pathlib import Path\nfrom {module} import {name}\n"
+        f"with {name}(Path(sys.argv[1]), {action!r}):\n"
+        "    print('held', flush=True)\n    time.sleep(float(sys.argv[2]))\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder

@@ -15,28 +15,14 @@ from pathlib import Path
 import pytest
 
 from qa.model_turn import model_turn
-from tests.conftest import ROOT, SEEDS
-
-HOLD = """
-import sys, time
-from pathlib import Path
-from qa.model_turn import model_turn
-with model_turn(Path(sys.argv[1]), "archive-qa eval 第一个评测.jsonl --llm local"):
-    print("held", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
+from tests.conftest import ROOT, SEEDS, hold_lock
 
 
 def _holder(lock: Path, seconds: float) -> subprocess.Popen[str]:
-    """A process that holds the model turn for ``seconds`` (once it printed "held")."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(lock), str(seconds)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+    """A process that holds the model turn for ``seconds``."""
+    return hold_lock(
+        "qa.model_turn:model_turn", lock, seconds, "archive-qa eval 第一个评测.jsonl --llm local"
     )
-    assert process.stdout.readline().strip() == "held"
-    return process
 
 
 def test_a_second_model_eval_waits_for_the_first_then_runs(tmp_path: Path) -> None:

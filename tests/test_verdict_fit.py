@@ -23,6 +23,12 @@ def _candidate(kind: str, support: float, correct: bool, **extra) -> dict:
     return {"kind": kind, "features": values | extra, "correct": correct, "carries_asked": None}
 
 
+def _support_model() -> VerdictModel:
+    """A verdict that trusts a candidate by its support alone."""
+    weights = dict.fromkeys(FEATURES, 0.0) | {"bias": -2.0, "support_mean": 4.0}
+    return VerdictModel({"model": weights, "extract": weights}, 0.5, {})
+
+
 def _questions(count: int, documents: int) -> list[Question]:
     """Model answers right 60 % of the time (and well supported then); otherwise it
     refused, and an extract that prints the asked thing is right."""
@@ -59,8 +65,7 @@ def test_the_group_of_a_question_is_its_evidence_document_or_the_nearest_article
 
 
 def test_decide_replays_the_choice() -> None:
-    weights = dict.fromkeys(FEATURES, 0.0) | {"bias": -2.0, "support_mean": 4.0}
-    model = VerdictModel({"model": weights, "extract": weights}, 0.5, {})
+    model = _support_model()
     question = Question(
         "s.jsonl", "q", "number", True,
         [_candidate("model", 0.9, False), _candidate("focus_extract", 0.9, True)],
@@ -81,8 +86,7 @@ def test_gradient_boosting_is_cross_validated_on_the_same_folds() -> None:
 
 
 def test_rules_are_compared_with_the_models_own_answer() -> None:
-    weights = dict.fromkeys(FEATURES, 0.0) | {"bias": -2.0, "support_mean": 4.0}
-    model = VerdictModel({"model": weights, "extract": weights}, 0.5, {})
+    model = _support_model()
     right_but_weak = Question(
         "s.jsonl", "a", "fact", True,
         [_candidate("model", 0.1, True), _candidate("extract", 0.9, False)],

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -17,29 +16,12 @@ import pytest
 from index.store import MANIFEST
 from index.writer_lock import LOCK_FILE, read_note, writer_lock
 from qa.errors import ArchiveQAError
-
-HOLDER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from index.writer_lock import writer_lock
-    with writer_lock(Path(sys.argv[1]), "archive-qa ingest 测试/"):
-        print("held", flush=True)
-        time.sleep(float(sys.argv[2]))
-    """
-)
+from tests.conftest import hold_lock
 
 
 def start_holder(index_dir: Path, seconds: float) -> subprocess.Popen[str]:
     """Another process that takes the writer lock and keeps it for ``seconds``."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(index_dir), str(seconds)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
+    return hold_lock("index.writer_lock:writer_lock", index_dir, seconds, "archive-qa ingest 测试/")
 
 
 def test_a_second_writer_is_refused_naming_the_running_one(tmp_path: Path) -> None:
