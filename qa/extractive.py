@@ -12,9 +12,18 @@ import re
 from qa.citations import split_sentences
 from qa.context import weighted_coverage
 
+# A news file's opening line as CRUD-style corpora print it ("2023-08-02 07:27:03，正文：…",
+# "，正文：…"): the date and label are the file's, not an answer to anything.
+DATELINE = re.compile(r"^[\d\-/:年月日 ]*[，,]?\s*正文[：:]\s*")
 MIN_SENTENCE_CHARS = 6
 MAX_SENTENCES = 2
 SECOND_SENTENCE_RATIO = 0.6  # a second sentence must score at least this share of the best
+
+
+def quotable_sentences(text: str) -> list[str]:
+    """The sentences of a passage that an extract may quote, stripped; an opening line
+    without its dateline and "正文：" label."""
+    return [DATELINE.sub("", sentence.strip()) for sentence, _ in split_sentences(text)]
 
 
 def extract(
@@ -31,8 +40,7 @@ def extract(
     """
     candidates: list[tuple[float, int, int, str]] = []
     for number, text in passages.items():
-        for position, (sentence, _) in enumerate(split_sentences(text)):
-            sentence = sentence.strip()
+        for position, sentence in enumerate(quotable_sentences(text)):
             if len(sentence) < MIN_SENTENCE_CHARS:
                 continue
             if must_print is not None and not must_print.search(sentence):
@@ -72,8 +80,7 @@ def extract_near(
     must stand within `NEAR_CHARS` of the focus word; the best-covering such sentence wins."""
     best: tuple[float, int, str] | None = None
     for number, text in passages.items():
-        for sentence, _ in split_sentences(text):
-            sentence = sentence.strip()
+        for sentence in quotable_sentences(text):
             places = [m.start() for m in re.finditer(re.escape(focus), sentence)]
             if len(sentence) < MIN_SENTENCE_CHARS or not places:
                 continue
@@ -94,7 +101,7 @@ def extract_list(passages: dict[int, str], weights: dict[str, float]) -> str:
     enumerates (at least two "、" or "；"), with the enumerating sentence after it when
     the list goes on there."""
     best: tuple[float, int, int, str] | None = None
-    sentences = {n: [s.strip() for s, _ in split_sentences(t)] for n, t in passages.items()}
+    sentences = {n: quotable_sentences(t) for n, t in passages.items()}
     for number, group in sentences.items():
         for position, sentence in enumerate(group):
             if len(ENUMERATION.findall(sentence)) < 2:

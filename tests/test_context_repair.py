@@ -7,7 +7,7 @@ from index.tokenize import tokenize
 from qa.asked import counted_pattern
 from qa.citations import CheckedSentence
 from qa.context import GAP, article_candidates, passage_context, select_context
-from qa.extractive import extract_list, extract_near
+from qa.extractive import extract, extract_list, extract_near
 from qa.repair import answer_echoes, echoed_parts, restore_asked_detail
 from qa.retrieve import Hit
 
@@ -223,3 +223,22 @@ def test_the_sentence_beside_the_focus_word_and_the_enumerating_sentence() -> No
     listed = extract_list(bodies, weights_for("瓜山社区有哪些配套设施？"))
     assert listed == "社区设有食堂、图书馆、健身房、托育中心[2]。"
     assert extract_near(bodies, weights, "客房", None) == ""
+
+
+def test_an_opening_line_is_quoted_without_its_dateline() -> None:
+    """A CRUD-style file's first line ("2023-08-02 07:27:03，正文：…") is no answer: its
+    date and label are the file's. The sentence after the label may still be quoted."""
+    passages = {
+        1: "2023-08-02 07:27:03，正文：武汉公交二公司为“拉铃公交”调试设备。试点将持续8个月。",
+        2: "08-04 06:36，正文：特朗普可能面临561年的监禁。",
+    }
+    question = "拉铃公交试点持续多久？"
+    weights = dict.fromkeys(set(tokenize(question)), 1.0)
+    text, _ = extract(passages, weights, counted_pattern("持续多少个月？"), 1)
+    assert text == "试点将持续8个月[1]。"  # the dateline's digits are not the asked count
+    lead, _ = extract(passages, weights)
+    assert "正文" not in lead and "07:27" not in lead
+    assert lead.startswith("武汉公交二公司为“拉铃公交”调试设备[1]")
+    assert extract_near({2: passages[2]}, {"监禁": 1.0}, "监禁", None) == (
+        "特朗普可能面临561年的监禁[2]。"
+    )
