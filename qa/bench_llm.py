@@ -58,6 +58,7 @@ def bench_llm(settings: Settings, compare_in_process: bool = False) -> list[str]
     """The report's lines."""
     path: Path = settings.llm_model_path
     process = local_model_process(settings)
+    options = load_options(settings)
     record = read_record(path) or {}
     prompts = typical_prompts(settings)
     speed = process.speed()
@@ -65,7 +66,7 @@ def bench_llm(settings: Settings, compare_in_process: bool = False) -> list[str]
         f"机器：{cpu_name()}，{os.cpu_count()} 核，使用 {settings.threads} 线程",
         f"CPU 特性：{' '.join(cpu_features()) or '未知'}",
         f"llama.cpp：{process.system_info}",
-        f"加载方式：{load_options(path, settings.llm_extra_bufts)}",
+        f"加载方式：{options}",
         f"  原因：{record.get('reason', '没有安装自检记录，按 CPU 特性选择')}",
         f"读提示：{speed['prompt_tokens_per_s']} tokens/s（{speed['prompt_tokens']} 个 token，无缓存）",
         f"生成：{speed['gen_tokens_per_s']} tokens/s（{speed['gen_tokens']} 个 token）",
@@ -74,7 +75,7 @@ def bench_llm(settings: Settings, compare_in_process: bool = False) -> list[str]
     lines.append(_first_token_line("首 token（独立模型进程）", in_worker))
     if compare_in_process:
         llama = load_llama(str(path), settings.llm_context_tokens, settings.threads,
-                           load_options(path, settings.llm_extra_bufts))  # fmt: skip
+                           options)  # fmt: skip
         in_here = first_token_seconds(
             lambda m: stream_chat(llama, {"messages": m, "max_tokens": 1}, lambda: False),
             prompts,

@@ -170,9 +170,7 @@ def _run_eval(args: argparse.Namespace, settings: Any) -> int:
             config["machine"] = (
                 f"{cpu_name()} ({' '.join(cpu_features())}), {settings.threads} 线程"
             )
-            config["llm_load_options"] = load_options(
-                settings.llm_model_path, settings.llm_extra_bufts
-            ).to_dict()
+            config["llm_load_options"] = load_options(settings).to_dict()
     summary = evaluate.summarize(results)
     summary["config"] = config
     reference = None

@@ -145,7 +145,7 @@ def total_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def machine_lines() -> list[str]:
     """Which machine the figures came from (CPU, flags, llama.cpp load option and speed)."""
     settings = get_settings()
-    options = load_options(settings.llm_model_path, settings.llm_extra_bufts).to_dict()
+    options = load_options(settings).to_dict()
     tried = (read_record(settings.llm_model_path) or {}).get("tried", [])
     speed = next((t for t in tried if t.get("options") == options and t.get("ok")), {})
     lines = [

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from llama_cpp.server.__main__ import main as serve
 
     settings = get_settings()
-    options = load_options(settings.llm_model_path, settings.llm_extra_bufts)
+    options = load_options(settings)
     extra = sys.argv[1:] if argv is None else argv
     sys.argv = ["llama_cpp.server", *server_arguments(settings, options, extra)]
     with model_params(options):

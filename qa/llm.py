@@ -153,7 +153,7 @@ def local_model_process(settings: Settings) -> ModelProcess:
         model_path=str(path),
         threads=settings.threads,
         contexts=(("answer", settings.llm_context_tokens), *CONTEXT_TOKENS.items()),
-        options=load_options(path, settings.llm_extra_bufts),
+        options=load_options(settings),
     )
     timeouts = Timeouts(
         settings.llm_start_timeout_s,

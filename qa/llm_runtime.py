@@ -17,10 +17,13 @@ import signal
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.atomic_file import write_json_atomic
 from qa.errors import ArchiveQAError
+
+if TYPE_CHECKING:
+    from qa.settings import Settings
 
 # CPU flags that decide which llama.cpp kernels run; printed by `archive-qa bench llm`.
 FEATURE_FLAGS = (
@@ -148,14 +151,16 @@ def write_record(model_path: Path, record: dict[str, Any]) -> Path:
     return target
 
 
-def load_options(model_path: Path, extra_bufts: str = "auto") -> LlamaOptions:
-    """The options the set-up chose for this CPU; without a record, the first candidate.
-    ``extra_bufts`` "on"/"off" (``ARCHIVE_QA_LLM_EXTRA_BUFTS``) overrides that one choice,
-    so that tests and benchmarks can run under each load option on one machine.
+def load_options(settings: Settings) -> LlamaOptions:
+    """The options the set-up chose for this CPU for ``settings.llm_model_path``; without a
+    record, the first candidate. ``settings.llm_extra_bufts`` "on"/"off"
+    (``ARCHIVE_QA_LLM_EXTRA_BUFTS``) overrides that one choice, so that tests and
+    benchmarks can run under each load option on one machine.
 
     Raises ArchiveQAError (naming cause and fix) when the set-up's self-check found that the
     model cannot run here: the caller answers extractively instead of crashing.
     """
+    model_path = settings.llm_model_path
     record = read_record(model_path)
     if record is None:
         chosen = candidate_options()[0][0]
@@ -167,9 +172,9 @@ def load_options(model_path: Path, extra_bufts: str = "auto") -> LlamaOptions:
         )
     else:
         chosen = LlamaOptions(**record["chosen"])
-    if extra_bufts == "auto":
+    if settings.llm_extra_bufts == "auto":
         return chosen
-    return replace(chosen, use_extra_bufts=extra_bufts == "on")
+    return replace(chosen, use_extra_bufts=settings.llm_extra_bufts == "on")
 
 
 def describe_exit(code: int | None) -> str:

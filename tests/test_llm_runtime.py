@@ -21,7 +21,9 @@ from qa.llm_runtime import (
     describe_exit,
     load_options,
     read_record,
+    record_key,
     record_path,
+    write_record,
 )
 from qa.model_setup import check_llm_runtime, run_self_check
 from qa.service import ArchiveService
@@ -89,6 +91,17 @@ def test_self_check_of_a_truncated_gguf(tmp_path: Path) -> None:
     assert "make setup" in result["fix"]
 
 
+@pytest.mark.parametrize(("forced", "expected"), [("auto", False), ("on", True), ("off", False)])
+def test_a_forced_load_option_overrides_the_set_ups_choice(
+    tmp_path: Path, forced: str, expected: bool
+) -> None:
+    model = _fake_model(tmp_path)
+    chosen = LlamaOptions(use_extra_bufts=False, n_batch=256)
+    write_record(model, {"key": record_key(model), "status": "ok", "chosen": chosen.to_dict()})
+    options = load_options(Settings(llm_model_path=model, llm_extra_bufts=forced))
+    assert options == LlamaOptions(use_extra_bufts=expected, n_batch=256)  # the rest kept
+
+
 @pytest.fixture
 def failed_setup(tmp_path: Path) -> Settings:
     """Settings whose model failed the set-up's self-check (a hanging model process)."""
@@ -107,7 +120,7 @@ def test_a_failed_self_check_is_recorded_and_reused(failed_setup: Settings) -> N
     record = read_record(failed_setup.llm_model_path)
     assert record is not None and "自检超时" in record["error"]
     with pytest.raises(ArchiveQAError, match=r"安装自检发现本地语言模型无法在本机运行.*自检超时"):
-        load_options(failed_setup.llm_model_path)
+        load_options(failed_setup)
     with pytest.raises(ArchiveQAError, match="自检超时"):
         make_chat_model(failed_setup)
     # a changed model file makes the record stale: it is checked again, not trusted
