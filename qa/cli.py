@@ -177,7 +177,7 @@ def _run_eval(args: argparse.Namespace, settings: Any) -> int:
     if args.reference and not args.retrieval_only:
         reference = _reference_summary(args, questions, results, answerer, settings)
         summary["reference"] = reference
-    if args.record_tape and not args.retrieval_only and getattr(answerer.model, "tape", 0) is tape:
+    if not args.retrieval_only and tape is not None:
         # What this run asked, ours and the reference's: prompts of earlier runs that no
         # question asks any more leave the tape (a committed tape stays this run's size).
         tape.write(Path(args.record_tape), only_used=True)
@@ -212,7 +212,8 @@ def _run_eval(args: argparse.Namespace, settings: Any) -> int:
 
 
 def _use_tape(args: argparse.Namespace, answerer: Any) -> Any:
-    """Record the model's replies to a tape, or answer from one (qa/model_tape.py)."""
+    """Record the model's replies to a tape, or answer from one (qa/model_tape.py). The
+    tape being recorded, or None (replaying, no tape, or no model to record)."""
     from qa.model_tape import RecordingChatModel, ReplayChatModel, Tape
 
     if not (args.record_tape or args.replay_tape):
@@ -223,12 +224,14 @@ def _use_tape(args: argparse.Namespace, answerer: Any) -> Any:
             raise ArchiveQAError("录制文件不存在或为空", source=args.replay_tape)
         answerer.model = answerer.condense_model = ReplayChatModel(tape=tape)
         answerer.backend = "replay"
-    elif args.record_tape and answerer.model is not None:
-        path = Path(args.record_tape)
-        answerer.model = RecordingChatModel(inner=answerer.model, tape=tape, save_to=path)
-        answerer.condense_model = RecordingChatModel(
-            inner=answerer.condense_model, tape=tape, save_to=path
-        )
+        return None
+    if answerer.model is None:
+        return None
+    path = Path(args.record_tape)
+    answerer.model = RecordingChatModel(inner=answerer.model, tape=tape, save_to=path)
+    answerer.condense_model = RecordingChatModel(
+        inner=answerer.condense_model, tape=tape, save_to=path
+    )
     return tape
 
 

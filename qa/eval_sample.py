@@ -30,6 +30,7 @@ from typing import Any
 
 from index.atomic_file import write_text_atomic
 from qa.llm_runtime import cpu_features, cpu_name, load_options, read_record
+from qa.markdown_table import markdown_table
 from qa.model_turn import model_turn
 from qa.settings import PROJECT_ROOT, get_settings
 
@@ -63,9 +64,10 @@ def tape_path(part: str, sample: SampleSet) -> Path:
     return PROJECT_ROOT / "eval" / "tapes" / part / f"{sample.name}.json.gz"
 
 
-def _run(command: list[str], index: Path) -> None:
+def _archive_qa(index: Path, *args: str) -> None:
+    """Run ``archive-qa ARGS`` over the index in ``index``; raises when it fails."""
     env = os.environ | {"ARCHIVE_QA_INDEX_DIR": str(index)}
-    subprocess.run(command, env=env, cwd=PROJECT_ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "qa.cli", *args], env=env, cwd=PROJECT_ROOT, check=True)
 
 
 def ensure_index(archive: str) -> None:
@@ -76,21 +78,22 @@ def ensure_index(archive: str) -> None:
     started = time.monotonic()
     print(f"首次建立索引 {folder}（之后的运行直接使用）…", flush=True)
     if archive == "seeds":
-        _run([sys.executable, "-m", "qa.cli", "ingest", str(PROJECT_ROOT / "seeds")], folder)
+        _archive_qa(folder, "ingest", str(PROJECT_ROOT / "seeds"))
     else:
-        out = EVAL_OUT / "crud"
-        _run([sys.executable, "-m", "qa.cli", "bench", "crud", "--keep-index", str(folder),
-              "--out", str(out)], folder)  # fmt: skip
+        _archive_qa(
+            folder, "bench", "crud", "--keep-index", str(folder), "--out", str(EVAL_OUT / "crud")
+        )
     print(f"索引建好，用时 {(time.monotonic() - started) / 60:.1f} 分钟", flush=True)
 
 
 def run_set(part: str, sample: SampleSet) -> dict[str, Any]:
     """Answer one set's sample (ours and the reference's); its summary.json."""
     out = EVAL_OUT / "sample" / part / sample.name
-    _run([sys.executable, "-m", "qa.cli", "eval", str(sample.questions), "--split", part,
-          "--sample", str(sample.size), "--llm", "local", "--reference", str(sample.reference_source),
-          "--record-tape", str(tape_path(part, sample)), "--out", str(out), "--side-by-side"],
-         INDEXES[sample.archive])  # fmt: skip
+    _archive_qa(INDEXES[sample.archive], "eval", str(sample.questions), "--split", part,
+                "--sample", str(sample.size), "--llm", "local",
+                "--reference", str(sample.reference_source),
+                "--record-tape", str(tape_path(part, sample)), "--out", str(out),
+                "--side-by-side")  # fmt: skip
     return json.loads((out / "summary.json").read_text(encoding="utf-8"))
 
 
@@ -160,32 +163,33 @@ def machine_lines() -> list[str]:
     return lines
 
 
-def format_markdown(rows: list[dict[str, Any]]) -> str:
-    keys = list(rows[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(str(row[k]) for k in keys) + " |" for row in rows]
-    return "\n".join(lines)
+def code_version() -> str:
+    """The commit the run's code is at, "-dirty" when tracked files differ from it, leaving
+    out the tapes and run tables (a recording changes those itself)."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                                check=False)  # fmt: skip
+        return result.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  ":(exclude)eval/tapes", ":(exclude)eval/runs")  # fmt: skip
+    return f"{commit}-dirty" if changed else commit
 
 
-def _commit() -> str:
-    result = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, check=False)  # fmt: skip
-    return result.stdout.strip() or "unknown"
-
-
-def write_table(
-    path: Path, part: str, rows: list[dict[str, Any]], done: bool, minutes: float
-) -> None:
+def write_table(path: Path, part: str, about: list[str], rows: list[dict[str, Any]],
+                done: bool, minutes: float) -> None:  # fmt: skip
+    """The run's table so far; ``about`` names the commit and the machine."""
     state = "complete" if done else "partial (stopped or still running)"
     text = "\n".join([
         f"# eval-sample, {part} part — {state}",
         "",
-        f"- run: {dt.datetime.now().isoformat(timespec='minutes')}, commit {_commit()}, "
-        f"{minutes:.1f} min",
-        *machine_lines(),
+        f"- run: {dt.datetime.now().isoformat(timespec='minutes')}, {minutes:.1f} min",
+        *about,
         "- replayed prompts: answered from the committed tape (their latencies are not measured)",
         "",
-        format_markdown([*rows, total_row(rows)] if rows else rows),
+        markdown_table([*rows, total_row(rows)]),
         "",
     ])  # fmt: skip
     write_text_atomic(path, text)
@@ -203,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"缺少测试集：{', '.join(missing)}（../shared 不在本机？）", file=sys.stderr)
         return 2
     settings = get_settings()
+    version = code_version()
+    about = [f"- commit {version}", *machine_lines()]
     stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M")
-    table = PROJECT_ROOT / "eval" / "runs" / f"{stamp}-{args.part}-{_commit()}.md"
+    table = PROJECT_ROOT / "eval" / "runs" / f"{stamp}-{args.part}-{version}.md"
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     with model_turn(settings.model_turn_lock, "make eval-sample"):
@@ -212,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             ensure_index(sample.archive)
             rows.append(table_row(sample.name, run_set(args.part, sample)))
             minutes = (time.monotonic() - started) / 60
-            write_table(table, args.part, rows, sample is chosen[-1], minutes)
+            write_table(table, args.part, about, rows, sample is chosen[-1], minutes)
     print(f"\n{table.read_text(encoding='utf-8')}")
     print(f"表格已写入 {table.relative_to(PROJECT_ROOT)}")
     return 0

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.markdown_table import markdown_table
 from qa.splits import read_splits
 from qa.verdict import (
     FEATURES,
@@ -141,12 +142,12 @@ def compare_rules(questions: list[Question], model: VerdictModel) -> list[dict[s
     rows = []
     for set_name in [*sorted({q.set_name for q in questions}), "all"]:
         part = [q for q in questions if set_name in ("all", q.set_name)]
+        unanswerable = sum(not q.answerable for q in part)
+        own = {id(q) for q in part if q.answerable and decide(q, model, 0.0, _model_only)[1]}
         for name, rule in RULES.items():
             outcomes = [(q, *decide(q, model, model.threshold, rule)) for q in part]
             refused = [q for q, answered, _ in outcomes if not answered]
             true_refusals = sum(not q.answerable for q in refused)
-            unanswerable = sum(not q.answerable for q in part)
-            own = [q for q in part if q.answerable and decide(q, model, 0.0, _model_only)[1]]
             rows.append(
                 {
                     "set": set_name,
@@ -158,7 +159,7 @@ def compare_rules(questions: list[Question], model: VerdictModel) -> list[dict[s
                     if unanswerable
                     else 1.0,
                     "worse_than_model": sum(
-                        1 for q, _, right in outcomes if q in own and not right
+                        1 for q, _, right in outcomes if id(q) in own and not right
                     ),
                 }
             )
@@ -307,16 +308,6 @@ def fit(run_dir: Path, min_refusal_recall: float) -> dict[str, Any]:
     return data
 
 
-def format_table(table: list[dict[str, Any]], chosen: float | None = None) -> str:
-    """A markdown table; the row at threshold ``chosen`` marked."""
-    keys = list(table[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    for row in table:
-        mark = " **←**" if chosen is not None and row.get("threshold") == chosen else ""
-        lines.append("| " + " | ".join(str(row[k]) for k in keys) + f"{mark} |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.verdict_fit", description=__doc__)
     parser.add_argument("action", choices=["fit", "curve", "rules"])
@@ -338,9 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     questions = read_runs(run_dir, args.part)
     print(f"\n{args.part}: {len(questions)} 题")
     if args.action == "rules":
-        print(format_table(compare_rules(questions, model)))
+        print(markdown_table(compare_rules(questions, model)))
         return 0
-    print(format_table(curve(questions, model), model.threshold))
+    print(markdown_table(curve(questions, model), lambda row: row["threshold"] == model.threshold))
     return 0
 
 

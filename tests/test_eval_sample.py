@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.eval_sample import SAMPLE_SETS, table_row, total_row, write_table
+from qa.eval_sample import SAMPLE_SETS, machine_lines, table_row, total_row, write_table
 
 
 def summary(accuracy: float, reference: float, questions: int, replayed: int = 0) -> dict:
@@ -38,10 +38,11 @@ def test_rows_weigh_sets_by_their_questions_and_say_what_was_replayed() -> None:
 
 def test_a_stopped_run_leaves_a_partial_table(tmp_path: Path) -> None:
     path = tmp_path / "runs" / "table.md"
-    write_table(path, "tune", [table_row("seed_dev", summary(0.75, 0.5, 20))], False, 3.0)
+    about = ["- commit abc1234", *machine_lines()]
+    write_table(path, "tune", about, [table_row("seed_dev", summary(0.75, 0.5, 20))], False, 3.0)
     text = path.read_text(encoding="utf-8")
     assert "partial" in text and "| seed_dev | 20 | 0.75 | 0.5 |" in text
-    assert "machine:" in text  # which machine the figures came from
+    assert "- commit abc1234" in text and "machine:" in text  # which code and machine
 
 
 def test_the_samples_come_to_about_sixty_questions() -> None:
