@@ -156,8 +156,9 @@ def test_kill_9_of_the_model_process_mid_answer(answerer) -> None:
 
 # What a fixed sample of the seed_dev holdout part (questions written for this project, never
 # tuned on; qa/splits.py stratified_sample) must keep answering correctly with the real model.
-# A sample of 17 (one of each type at least), not the whole part: it keeps make test's
-# pytest under 15 minutes on an AVX2-only 2-core CPU (50 prompt tokens/s). Measured on it
+# A sample of 17 (one of each type at least), not the whole part: smaller than the 24 of
+# round 4 to bring make test's pytest toward 15 minutes on an AVX2-only 2-core CPU (50 prompt
+# tokens/s; not measured on such a CPU since). Measured on it
 # (AMD EPYC with AVX-512, 2026-12-07, round-5 verdict): accuracy 0.82 with use_extra_bufts on,
 # 0.71 off; citation precision 1.0 both ways; the floor leaves three questions of room for
 # another CPU's numerics. Answer quality itself is measured by make eval-sample.
