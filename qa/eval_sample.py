@@ -60,8 +60,11 @@ SAMPLE_SETS = (
 )  # fmt: skip
 
 
-def tape_path(part: str, sample: SampleSet) -> Path:
-    return PROJECT_ROOT / "eval" / "tapes" / part / f"{sample.name}.json.gz"
+def tape_path(part: str, sample: SampleSet, whole: bool = False) -> Path:
+    """The set's committed tape: ``eval/tapes/<part>/`` for the sample, ``<part>-whole/`` for
+    the whole part (the verdict's fit data)."""
+    folder = f"{part}-whole" if whole else part
+    return PROJECT_ROOT / "eval" / "tapes" / folder / f"{sample.name}.json.gz"
 
 
 def _archive_qa(index: Path, *args: str) -> None:
@@ -86,14 +89,18 @@ def ensure_index(archive: str) -> None:
     print(f"索引建好，用时 {(time.monotonic() - started) / 60:.1f} 分钟", flush=True)
 
 
-def run_set(part: str, sample: SampleSet) -> dict[str, Any]:
-    """Answer one set's sample (ours and the reference's); its summary.json."""
-    out = EVAL_OUT / "sample" / part / sample.name
-    _archive_qa(INDEXES[sample.archive], "eval", str(sample.questions), "--split", part,
-                "--sample", str(sample.size), "--llm", "local",
-                "--reference", str(sample.reference_source),
-                "--record-tape", str(tape_path(part, sample)), "--out", str(out),
-                "--side-by-side")  # fmt: skip
+def run_set(part: str, sample: SampleSet, whole: bool, reference: bool) -> dict[str, Any]:
+    """Answer one set's sample, or its whole part (ours, and the reference's unless left
+    out); its summary.json."""
+    out = EVAL_OUT / ("whole" if whole else "sample") / part / sample.name
+    args = ["eval", str(sample.questions), "--split", part, "--llm", "local",
+            "--record-tape", str(tape_path(part, sample, whole)), "--out", str(out),
+            "--side-by-side"]  # fmt: skip
+    if not whole:
+        args += ["--sample", str(sample.size)]
+    if reference:
+        args += ["--reference", str(sample.reference_source)]
+    _archive_qa(INDEXES[sample.archive], *args)
     return json.loads((out / "summary.json").read_text(encoding="utf-8"))
 
 
@@ -178,12 +185,12 @@ def code_version() -> str:
     return f"{commit}-dirty" if changed else commit
 
 
-def write_table(path: Path, part: str, about: list[str], rows: list[dict[str, Any]],
+def write_table(path: Path, title: str, about: list[str], rows: list[dict[str, Any]],
                 done: bool, minutes: float) -> None:  # fmt: skip
     """The run's table so far; ``about`` names the commit and the machine."""
     state = "complete" if done else "partial (stopped or still running)"
     text = "\n".join([
-        f"# eval-sample, {part} part — {state}",
+        f"# eval-sample, {title} — {state}",
         "",
         f"- run: {dt.datetime.now().isoformat(timespec='minutes')}, {minutes:.1f} min",
         *about,
@@ -200,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--part", choices=["tune", "holdout"], default="tune")
     parser.add_argument("--only", nargs="+", choices=[s.name for s in SAMPLE_SETS])
+    parser.add_argument("--whole", action="store_true",
+                        help="the whole part of every set, not the fixed sample "
+                        "(tapes in eval/tapes/<part>-whole/)")  # fmt: skip
+    parser.add_argument("--no-reference", action="store_true",
+                        help="leave the same-run reference out (a recording for the verdict's fit)")
     args = parser.parse_args(argv)
     chosen = [s for s in SAMPLE_SETS if not args.only or s.name in args.only]
     missing = [str(s.questions) for s in chosen if not s.questions.exists()]
@@ -210,15 +222,18 @@ def main(argv: list[str] | None = None) -> int:
     version = code_version()
     about = [f"- commit {version}", *machine_lines()]
     stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M")
-    table = PROJECT_ROOT / "eval" / "runs" / f"{stamp}-{args.part}-{version}.md"
+    name = f"{args.part}-whole" if args.whole else args.part
+    title = f"{'whole ' if args.whole else ''}{args.part} part"
+    table = PROJECT_ROOT / "eval" / "runs" / f"{stamp}-{name}-{version}.md"
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     with model_turn(settings.model_turn_lock, "make eval-sample"):
         for sample in chosen:
             ensure_index(sample.archive)
-            rows.append(table_row(sample.name, run_set(args.part, sample)))
+            summary = run_set(args.part, sample, args.whole, not args.no_reference)
+            rows.append(table_row(sample.name, summary))
             minutes = (time.monotonic() - started) / 60
-            write_table(table, args.part, about, rows, sample is chosen[-1], minutes)
+            write_table(table, title, about, rows, sample is chosen[-1], minutes)
     print(f"\n{table.read_text(encoding='utf-8')}")
     print(f"表格已写入 {table.relative_to(PROJECT_ROOT)}")
     return 0
