@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -155,6 +155,26 @@ class Grounds:
     parts: list[QuestionPart]
     part_weights: list[dict[str, float]]
     retrieved: list[Hit]
+    filters: Filters | None = None
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The verdict over one model reply (or over the extracts alone): the candidate shown
+    (None: refused), what it was judged against, and the markers that mapped to nothing."""
+
+    chosen: Candidate | None
+    evidence: Evidence
+    candidates: list[Candidate]
+    threshold: float
+    removed: list[int]
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "chosen": self.chosen.kind if self.chosen else None,
+            "threshold": self.threshold,
+            "candidates": [c.to_dict() for c in self.candidates],
+        }
 
 
 @dataclass
@@ -212,6 +232,24 @@ def _drop_trailing_mastheads(hits: list[Hit]) -> list[Hit]:
             continue
         kept.append(hit)
     return kept
+
+
+def _part_missing(part: QuestionPart) -> CheckedSentence:
+    """The line an answer carries for a part of the question the archive does not answer."""
+    return CheckedSentence(f"资料中没有找到“{part.text}”的信息。")
+
+
+def _renumber(hits: list[Hit], shown: list[Hit]) -> dict[int, int]:
+    """Numbers of ``hits`` (from 1) in the answer's list ``shown``: a passage already there
+    keeps its number, a new one is appended to ``shown``."""
+    numbers = {}
+    for number, hit in enumerate(hits, 1):
+        place = next((n for n, h in enumerate(shown, 1) if h.passage.id == hit.passage.id), None)
+        if place is None:
+            shown.append(hit)
+            place = len(shown)
+        numbers[number] = place
+    return numbers
 
 
 class Answerer:
@@ -328,6 +366,7 @@ class Answerer:
             parts=parts,
             part_weights=part_weights,
             retrieved=hits,
+            filters=filters,
         )
         if helper is None and cjk_share(query) < 0.5:
             # Extracts match words; a question in another language shares none with the
@@ -466,7 +505,19 @@ class Answerer:
         return max(hit.coverage for hit in hits) < self.settings.min_coverage
 
     def _generate(self, answer: Answer, grounds: Grounds) -> Iterator[AnswerEvent]:
-        """Stream the model's answer to the question over the context."""
+        """Stream the model's answer to the question over the context; then, for a question
+        in parts whose answer lost a part, that part's own answer."""
+        text, confidence = yield from self._model_reply(answer, grounds)
+        lost = self._finish(answer, text, grounds, confidence)
+        if lost:
+            yield from self._answer_parts(answer, grounds, lost)
+
+    def _model_reply(
+        self, answer: Answer, grounds: Grounds
+    ) -> Generator[AnswerEvent, None, tuple[str, ModelConfidence]]:
+        """Stream the model's reply over ``grounds`` as token events; return its text (a
+        decoding loop cut to one copy) and the model's own confidence. Timings go on
+        ``answer`` (the first token's only once)."""
         messages = chat_prompt("answer").format_messages(
             passages=format_passages(grounds.context), question=grounds.question
         )
@@ -478,7 +529,9 @@ class Answerer:
             token = str(chunk.content)
             if token:
                 if not text:  # time to first token, counted from the end of retrieval
-                    answer.timings["first_token_s"] = round(time.perf_counter() - started, 3)
+                    answer.timings.setdefault(
+                        "first_token_s", round(time.perf_counter() - started, 3)
+                    )
                 text += token
                 yield AnswerEvent("token", token)
                 cut = loop_cut(text)
@@ -503,20 +556,15 @@ class Answerer:
             check = [*messages, AIMessage(text), *chat_prompt("self_check").format_messages()]
             confidence = replace(confidence, self_check_yes=self.model.yes_probability(check))
             answer.timings["self_check_s"] = round(time.perf_counter() - checked_at, 3)
-        self._finish(answer, text, grounds, confidence)
+        return text, confidence
 
-    def _finish(
-        self,
-        answer: Answer,
-        raw: str | None,
-        grounds: Grounds,
-        confidence: ModelConfidence | None = None,
-    ) -> None:
+    def _judge(
+        self, raw: str | None, grounds: Grounds, confidence: ModelConfidence | None = None
+    ) -> Judged:
         """Build the candidate answers (the model's ``raw`` text checked and repaired, and
-        two extractive ones), let the verdict pick one or refuse, attach the citations."""
-        question, weights, parts = grounds.question, grounds.weights, grounds.parts
+        the extractive ones) and let the verdict pick one or refuse."""
+        question, weights = grounds.question, grounds.weights
         hits = [item.hit for item in grounds.context]
-        answer.passages = [{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)]
         bodies = {n: hit.passage.text for n, hit in enumerate(hits, 1)}
         sources = {n: format_passage(hit.passage) for n, hit in enumerate(hits, 1)}
         threshold = self.settings.citation_support
@@ -567,24 +615,92 @@ class Answerer:
                 )
         model = load_verdict_model()
         chosen = judge(candidates, evidence, model)
-        answer.verdict = {
-            "chosen": chosen.kind if chosen else None,
-            "threshold": model.threshold,
-            "candidates": [c.to_dict() for c in candidates],
-        }
-        if chosen is None:
+        return Judged(chosen, evidence, candidates, model.threshold, removed)
+
+    def _finish(
+        self,
+        answer: Answer,
+        raw: str | None,
+        grounds: Grounds,
+        confidence: ModelConfidence | None = None,
+    ) -> list[QuestionPart]:
+        """Judge the candidates and show the chosen one with its citations (or refuse).
+        Returns the parts of a question in parts that the answer leaves out (every part
+        after a refusal): each may still be answered on its own (`_answer_parts`)."""
+        judged = self._judge(raw, grounds, confidence)
+        answer.verdict = judged.record()
+        hits = [item.hit for item in grounds.context]
+        answer.passages = [{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)]
+        parts = grounds.parts if len(grounds.parts) > 1 else []
+        if judged.chosen is None:
             self._refuse(answer)
+            return list(parts)
+        missing = set(missing_parts(judged.chosen, judged.evidence, [p.text for p in parts]))
+        lost = [part for part in parts if part.text in missing]
+        answer.removed_markers = (
+            judged.removed if judged.chosen.kind in ("model", "repaired") else []
+        )
+        sentences = [*judged.chosen.sentences, *(_part_missing(part) for part in lost)]
+        self._show(answer, sentences, hits)
+        return lost
+
+    def _answer_parts(
+        self, answer: Answer, grounds: Grounds, lost: list[QuestionPart]
+    ) -> Iterator[AnswerEvent]:
+        """Answer each lost part of a question on its own: its own search (its own year's
+        issues first), its own context, its own model call and verdict. A part the verdict
+        accepts takes the place of the answer's "资料中没有找到…" line for it (after a
+        refusal, the parts answered make the answer); its passages join the numbered ones."""
+        started = time.perf_counter()
+        shown = [item.hit for item in grounds.context]
+        answered: list[CheckedSentence] = []
+        unanswered: list[CheckedSentence] = []
+        for part in lost:
+            hits = self.retriever.search(
+                part.query, k=self.settings.answer_passages, filters=grounds.filters
+            ).hits
+            weights = self.retriever.term_weights(set(tokenize(part.query)))
+            own = Grounds(
+                question=part.query,
+                context=self.context(_drop_trailing_mastheads(hits), [weights]),
+                weights=weights,
+                parts=[QuestionPart(part.query, part.query)],
+                part_weights=[weights],
+                retrieved=hits,
+                filters=grounds.filters,
+            )
+            yield AnswerEvent("token", "\n")
+            text, confidence = yield from self._model_reply(answer, own)
+            judged = self._judge(text, own, confidence)
+            answer.verdict.setdefault("parts", []).append({"part": part.text, **judged.record()})
+            if judged.chosen is None:
+                unanswered.append(_part_missing(part))
+                continue
+            numbers = _renumber([item.hit for item in own.context], shown)
+            answered += [
+                replace(s, cited=[numbers[n] for n in s.cited]) for s in judged.chosen.sentences
+            ]
+        answer.timings |= {
+            "part_calls": len(lost),
+            "part_s": round(time.perf_counter() - started, 3),
+        }
+        if not answered:
             return
-        sentences = list(chosen.sentences)
-        for part in missing_parts(chosen, evidence, [p.text for p in parts]):
-            sentences.append(CheckedSentence(f"资料中没有找到“{part}”的信息。"))
+        missing_lines = {_part_missing(part).text for part in lost}
+        kept = [s for s in answer.sentences if s.text not in missing_lines]
+        answer.refused = False
+        self._show(answer, [*kept, *answered, *unanswered], shown)
+
+    def _show(self, answer: Answer, sentences: list[CheckedSentence], hits: list[Hit]) -> None:
+        """Put ``sentences`` on ``answer`` with a citation for every passage number they
+        cite (``hits`` numbered from 1), quoting the passage sentence that supports them."""
         answer.text = render(sentences)
         answer.sentences = sentences
-        answer.removed_markers = removed if chosen.kind in ("model", "repaired") else []
+        answer.passages = [{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)]
         quotes: dict[int, str] = {}
         for sentence in sentences:
             for number in sentence.cited:
-                quotes.setdefault(number, best_quote(sentence.text, bodies[number]))
+                quotes.setdefault(number, best_quote(sentence.text, hits[number - 1].passage.text))
         answer.citations = [
             Citation(
                 number=number,

@@ -44,9 +44,12 @@ class DateMention:
     month: int | None = None
 
     def matches(self, iso_date: str | None) -> int:
-        """2 when an ISO date falls in this year and month, 1 in this year only, else 0."""
+        """2 when an ISO date falls in this year and month, 1 in this year only, else 0.
+        An issue of unknown date (a masthead that prints none) may be of any year: 1, so a
+        year's search keeps it beside the issues dated that year, behind them when the
+        words tie (its label says 日期未知)."""
         if not iso_date:
-            return 0
+            return 1
         year, month = int(iso_date[:4]), int(iso_date[5:7])
         if year != self.year:
             return 0

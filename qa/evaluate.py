@@ -291,6 +291,15 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
     ]  # what the pipeline adds to the model's own compute (retrieval, context, checks)
     if overhead:
         tokens["pipeline_overhead_p50"] = round(percentile(overhead, 50), 4)
+    part_seconds = [
+        r.answer.answer.timings["part_s"] for r in checked if "part_s" in r.answer.answer.timings
+    ]  # questions in parts whose answer lost a part: that part's own call (qa/answer.py)
+    if part_seconds:
+        tokens |= {
+            "part_call_share": round(len(part_seconds) / len(checked), 4),
+            "part_call_p50_s": round(percentile(part_seconds, 50), 2),
+            "part_call_p95_s": round(percentile(part_seconds, 95), 2),
+        }
     return {
         **tokens,
         "answer_accuracy": _mean([1.0 if r.answer.correct else 0.0 for r in checked]),

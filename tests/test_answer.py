@@ -4,6 +4,7 @@ condensing, faults. The real local model is exercised in test_answer_local.py.""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -398,3 +399,60 @@ def test_a_refusal_is_not_self_checked_nor_any_answer_by_default(retriever) -> N
     assert model.checks == [] and "self_check_s" not in answer.timings
     written = next(c for c in answer.verdict["candidates"] if c["kind"] == "model")
     assert written["features"]["self_check_yes"] == 0.5  # unknown
+
+
+class PartScriptedModel(BaseChatModel):
+    """Answers the whole question with its first part only, and a part asked on its own
+    with that part: the one call that loses a part, as the 1.5B model was seen to. Each
+    reply cites the numbered passage that prints its key phrase."""
+
+    whole: str
+    replies: dict[str, tuple[str, str]]  # question → (reply sentence, phrase of its passage)
+    questions: list[str] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "part-scripted"
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        prompt = str(messages[-1].content)
+        passages, _, question = prompt.rpartition("问题：")
+        self.questions.append(question.strip())
+        sentence, phrase = self.replies[question.strip()]
+        blocks = re.split(r"(?m)^(?=\[\d+\] )", passages)
+        number = next(b[1 : b.index("]")] for b in blocks if b.startswith("[") and phrase in b)
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(f"{sentence}[{number}]。"))]
+        )
+
+
+def test_a_question_in_two_parts_gets_the_lost_part_from_its_own_call(retriever) -> None:
+    first = "往来酒店在哪个社区"
+    second = "消防救援局是哪天挂牌的"
+    question = f"{first}？{second}？"
+    part_query = f"{first} {second}"  # qa/parts.py: a later clause is searched with the first
+    model = PartScriptedModel(
+        whole=question,
+        replies={
+            question: ("往来酒店在瓜山未来社区", "往来酒店"),
+            part_query: ("消防救援局于6月28日挂牌", "挂牌仪式"),
+        },
+    )
+    answer = answerer(retriever, model).ask(question)
+    assert model.questions == [question, part_query]  # one call for the whole, one for the part
+    assert not answer.refused and "往来酒店" in answer.text and "6月28日" in answer.text
+    assert "资料中没有找到" not in answer.text
+    assert answer.timings["part_calls"] == 1 and answer.timings["part_s"] >= 0
+    assert [p["part"] for p in answer.verdict["parts"]] == [second]
+    numbers = {p["number"] for p in answer.passages}
+    for citation in answer.citations:  # every marker maps to a shown passage that says it
+        assert f"[{citation.number}]" in answer.text and citation.number in numbers
+        assert citation.quote in citation.passage["text"]
+    assert any("挂牌仪式" in c.quote for c in answer.citations)
+    assert any("往来酒店" in c.passage["text"] for c in answer.citations)
+
+
+def test_a_one_part_answer_makes_no_second_call(retriever) -> None:
+    model = reply("瓜山未来社区民宿组团一期建成开放的是往来酒店[1]。")
+    answer = answerer(retriever, model).ask(QUESTION)
+    assert len(model.seen) == 1 and "part_calls" not in answer.timings

@@ -67,6 +67,18 @@ def test_question_year_boosts_that_year(index, settings: Settings) -> None:
     assert boosted.dates and boosted.dates[0].year == 2024
 
 
+def test_an_issue_of_unknown_date_stays_in_a_years_search(index, settings: Settings) -> None:
+    """Seed 001's masthead prints no date: a question naming 2024 still finds it, with half
+    the boost of an issue dated that year (it may be of any year)."""
+    question = "2024年一季度拱墅限上数字经济核心产业营收多少？"
+    plain = build_retriever(index, FAKE, settings, k=5, mode="bm25", date_boost=0.0)
+    boosted = build_retriever(index, FAKE, settings, k=5, mode="bm25", date_boost=1.0)
+    top = boosted.search(question).hits[0]
+    assert not top.passage.date and "数字经济核心产业营收" in top.passage.text
+    before = {h.passage.id: h.score for h in plain.search(question).hits}
+    assert top.score == pytest.approx(before[top.passage.id] * 1.5)
+
+
 def test_removed_source_is_never_returned(index, settings: Settings) -> None:
     name = "000_5f1999aa854af018.txt"
     before = index.source_passage_counts()
