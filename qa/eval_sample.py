@@ -210,8 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--whole", action="store_true",
                         help="the whole part of every set, not the fixed sample "
                         "(tapes in eval/tapes/<part>-whole/)")  # fmt: skip
-    parser.add_argument("--no-reference", action="store_true",
-                        help="leave the same-run reference out (a recording for the verdict's fit)")
+    parser.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="leave the same-run reference out (a recording for the verdict's fit)",
+    )
     args = parser.parse_args(argv)
     chosen = [s for s in SAMPLE_SETS if not args.only or s.name in args.only]
     missing = [str(s.questions) for s in chosen if not s.questions.exists()]

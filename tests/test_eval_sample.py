@@ -39,7 +39,9 @@ def test_rows_weigh_sets_by_their_questions_and_say_what_was_replayed() -> None:
 def test_a_stopped_run_leaves_a_partial_table(tmp_path: Path) -> None:
     path = tmp_path / "runs" / "table.md"
     about = ["- commit abc1234", *machine_lines()]
-    write_table(path, "tune part", about, [table_row("seed_dev", summary(0.75, 0.5, 20))], False, 3.0)
+    write_table(
+        path, "tune part", about, [table_row("seed_dev", summary(0.75, 0.5, 20))], False, 3.0
+    )
     text = path.read_text(encoding="utf-8")
     assert "partial" in text and "| seed_dev | 20 | 0.75 | 0.5 |" in text
     assert "- commit abc1234" in text and "machine:" in text  # which code and machine
