@@ -511,6 +511,56 @@ class Answerer:
         lost = self._finish(answer, text, grounds, confidence)
         if lost:
             yield from self._answer_parts(answer, grounds, lost)
+        elif (top := self._doubtful(answer, grounds)) is not None:
+            yield from self._second_look(answer, grounds, top)
+
+    def _doubtful(self, answer: Answer, grounds: Grounds) -> list[ContextPassage] | None:
+        """The best article's passages when the verdict is unsure of the model's written
+        answer (its score within `Settings.verdict_band` of the threshold) and the model
+        read several articles, of which the fact may have come from the wrong one; else
+        None."""
+        band = self.settings.verdict_band
+        written = [c for c in answer.verdict["candidates"] if c["kind"] in ("model", "repaired")]
+        if not band or not written or written[0]["features"]["model_refused"]:
+            return None
+        if len(grounds.parts) > 1:
+            return None
+        if abs(max(c["score"] for c in written) - answer.verdict["threshold"]) > band:
+            return None
+        best = grounds.context[0].hit.passage.article_id
+        top = [item for item in grounds.context if item.hit.passage.article_id == best]
+        return top if len(top) < len(grounds.context) else None
+
+    def _second_look(
+        self, answer: Answer, grounds: Grounds, top: list[ContextPassage]
+    ) -> Iterator[AnswerEvent]:
+        """Ask again over the best article alone; its answer is shown instead when the
+        verdict accepts it and scores it above the first (the first may have been refused).
+        Its passages keep their numbers."""
+        started = time.perf_counter()
+        own = replace(grounds, context=top)
+        yield AnswerEvent("token", "\n")
+        text, confidence = yield from self._model_reply(answer, own)
+        judged = self._judge(text, own, confidence)
+        answer.verdict["second_look"] = judged.record()
+        answer.timings["second_look_s"] = round(time.perf_counter() - started, 3)
+        if judged.chosen is None or judged.chosen.kind not in ("model", "repaired"):
+            return  # an extract does not stand in for a written answer (verdict.choose)
+        chosen = answer.verdict["chosen"]
+        first = max(
+            (c["score"] for c in answer.verdict["candidates"] if c["kind"] == chosen), default=0.0
+        )
+        if judged.chosen.score <= first:
+            return
+        shown = [item.hit for item in grounds.context]
+        numbers = _renumber([item.hit for item in top], shown)
+        answer.refused = False
+        answer.removed_markers = []
+        self._show(
+            answer,
+            [replace(s, cited=[numbers[n] for n in s.cited]) for s in judged.chosen.sentences],
+            shown,
+        )
 
     def _model_reply(
         self, answer: Answer, grounds: Grounds

@@ -183,6 +183,16 @@ class Settings(BaseSettings):
         le=1,
         description="Share of a sentence's character bigrams its cited passage must contain.",
     )
+    # The verdict's uncertain band (qa/answer.py `_second_look`): a written answer scored
+    # this close to the threshold, over passages of several articles, is asked again over
+    # the best article alone (docs/answer-quality.md, round 6).
+    verdict_band: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="A model answer within this of the verdict's threshold gets a second look "
+        "over the top article alone (0: never).",
+    )
 
     # Web app
     app_host: str = Field("127.0.0.1", description="Address the web app binds to.")

@@ -456,3 +456,29 @@ def test_a_one_part_answer_makes_no_second_call(retriever) -> None:
     model = reply("瓜山未来社区民宿组团一期建成开放的是往来酒店[1]。")
     answer = answerer(retriever, model).ask(QUESTION)
     assert len(model.seen) == 1 and "part_calls" not in answer.timings
+
+
+def replies(*texts: str) -> RecordingModel:
+    return RecordingModel(messages=iter([AIMessage(content=t) for t in texts]), seen=[])
+
+
+def test_the_uncertain_band_asks_again_over_the_best_article_and_a_confident_answer_not(
+    retriever,
+) -> None:
+    said = "往来酒店有恒温恒湿的建筑[1]。"
+    first = answerer(retriever, replies(said), verdict_band=0.0).ask(QUESTION)
+    [model] = [c for c in first.verdict["candidates"] if c["kind"] == "model"]
+    distance = abs(model["score"] - first.verdict["threshold"])
+    assert "second_look" not in first.verdict and len(first.passages) > 1
+    confident = replies(said, "不该被调用")
+    answerer(retriever, confident, verdict_band=distance / 2).ask(QUESTION)
+    assert len(confident.seen) == 1  # outside the band: no second call
+    doubtful = replies(said, "瓜山未来社区民宿组团一期建成开放的是往来酒店[1]。")
+    answer = answerer(retriever, doubtful, verdict_band=distance + 0.01).ask(QUESTION)
+    assert len(doubtful.seen) == 2 and "second_look" in answer.verdict
+    assert answer.timings["second_look_s"] >= 0
+    again = str(doubtful.seen[1][-1].content)
+    assert again.count("《") == 1  # the best article alone: one headline
+    for citation in answer.citations:  # whichever answer is shown, its markers resolve
+        assert f"[{citation.number}]" in answer.text
+        assert citation.quote in citation.passage["text"]
