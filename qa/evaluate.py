@@ -291,15 +291,16 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
     ]  # what the pipeline adds to the model's own compute (retrieval, context, checks)
     if overhead:
         tokens["pipeline_overhead_p50"] = round(percentile(overhead, 50), 4)
-    part_seconds = [
-        r.answer.answer.timings["part_s"] for r in checked if "part_s" in r.answer.answer.timings
-    ]  # questions in parts whose answer lost a part: that part's own call (qa/answer.py)
-    if part_seconds:
-        tokens |= {
-            "part_call_share": round(len(part_seconds) / len(checked), 4),
-            "part_call_p50_s": round(percentile(part_seconds, 50), 2),
-            "part_call_p95_s": round(percentile(part_seconds, 95), 2),
-        }
+    # The extra model calls (qa/answer.py): a lost part's own answer, the uncertain band's
+    # second look; how often they happen and what they cost.
+    for name, key in (("part_call", "part_s"), ("second_look", "second_look_s")):
+        extra = [r.answer.answer.timings[key] for r in checked if key in r.answer.answer.timings]
+        if extra:
+            tokens |= {
+                f"{name}_share": round(len(extra) / len(checked), 4),
+                f"{name}_p50_s": round(percentile(extra, 50), 2),
+                f"{name}_p95_s": round(percentile(extra, 95), 2),
+            }
     return {
         **tokens,
         "answer_accuracy": _mean([1.0 if r.answer.correct else 0.0 for r in checked]),
