@@ -103,9 +103,12 @@ def grouped_folds(questions: list[Question], folds: int = FOLDS) -> list[list[Qu
     ]
 
 
-def matrix(questions: list[Question], group: str) -> tuple[np.ndarray, np.ndarray]:
+def matrix(
+    questions: list[Question], group: str, used: tuple[str, ...] = FEATURES[1:]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``used`` features of the group's candidates, and whether each was correct."""
     rows = [c for q in questions for c in q.candidates if group_of(c["kind"]) == group]
-    x = np.array([[c["features"][name] for name in FEATURES[1:]] for c in rows], dtype=float)
+    x = np.array([[c["features"][name] for name in used] for c in rows], dtype=float)
     y = np.array([bool(c["correct"]) for c in rows], dtype=int)
     return x, y
 
@@ -166,16 +169,22 @@ def compare_rules(questions: list[Question], model: VerdictModel) -> list[dict[s
     return rows
 
 
-def fit_groups(questions: list[Question], regularisation: float) -> VerdictModel:
-    """One logistic regression per candidate group (the bias is its intercept)."""
+def fit_groups(
+    questions: list[Question], regularisation: float, without: frozenset[str] = frozenset()
+) -> VerdictModel:
+    """One logistic regression per candidate group (the bias is its intercept); the
+    features ``without`` get weight 0."""
     from sklearn.linear_model import LogisticRegression
 
+    used = tuple(name for name in FEATURES[1:] if name not in without)
     coefficients = {}
     for group in GROUPS:
-        x, y = matrix(questions, group)
+        x, y = matrix(questions, group, used)
         regression = LogisticRegression(C=regularisation, max_iter=5000).fit(x, y)
-        weights = [float(regression.intercept_[0]), *map(float, regression.coef_[0])]
-        coefficients[group] = dict(zip(FEATURES, weights, strict=True))
+        weights = dict(zip(used, map(float, regression.coef_[0]), strict=True))
+        coefficients[group] = {"bias": float(regression.intercept_[0])} | {
+            name: weights.get(name, 0.0) for name in FEATURES[1:]
+        }
     return VerdictModel(coefficients, 0.5, {})
 
 
@@ -231,7 +240,7 @@ def accuracy(questions: list[Question], model: VerdictModel, threshold: float) -
 
 
 def cross_validate(
-    questions: list[Question], min_refusal_recall: float
+    questions: list[Question], min_refusal_recall: float, without: frozenset[str] = frozenset()
 ) -> tuple[float, float, float]:
     """(C, threshold, accuracy): the pair that answers held-out tune folds (grouped by
     source document) best among those that refuse at least ``min_refusal_recall`` of the
@@ -241,7 +250,7 @@ def cross_validate(
     best = (0.0, 0.0, -1.0)
     for regularisation in REGULARISATION:
         correct, refused = held_out_counts(
-            questions, lambda train, c=regularisation: fit_groups(train, c)
+            questions, lambda train, c=regularisation: fit_groups(train, c, without)
         )
         for threshold in THRESHOLDS:
             score = correct[threshold] / len(questions)
@@ -275,12 +284,14 @@ def curve(questions: list[Question], model: VerdictModel) -> list[dict[str, floa
     return table
 
 
-def fit(run_dir: Path, min_refusal_recall: float) -> dict[str, Any]:
+def fit(
+    run_dir: Path, min_refusal_recall: float, without: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     from sklearn import __version__ as sklearn_version
 
     tune = read_runs(run_dir, "tune")
-    regularisation, threshold, cv_accuracy = cross_validate(tune, min_refusal_recall)
-    model = fit_groups(tune, regularisation)
+    regularisation, threshold, cv_accuracy = cross_validate(tune, min_refusal_recall, without)
+    model = fit_groups(tune, regularisation, without)
     _, boosted_accuracy = cross_validated_accuracy(tune, BoostedVerdict)
     data = {
         "version": int(dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")),
@@ -297,7 +308,8 @@ def fit(run_dir: Path, min_refusal_recall: float) -> dict[str, Any]:
             "candidates": sum(len(q.candidates) for q in tune),
             "method": f"scikit-learn {sklearn_version} LogisticRegression per candidate group, "
             f"C={regularisation} and threshold by {FOLDS}-fold cross-validation on tune: "
-            f"best accuracy with refusal recall >= {min_refusal_recall}",
+            f"best accuracy with refusal recall >= {min_refusal_recall}"
+            + (f"; weight 0 for {', '.join(sorted(without))}" if without else ""),
             "tune_cross_validated_accuracy": round(cv_accuracy, 4),
             "tune_cross_validated_accuracy_gradient_boosting": round(boosted_accuracy, 4),
             "tune_accuracy": round(accuracy(tune, model, threshold), 4),
@@ -319,10 +331,18 @@ def main(argv: list[str] | None = None) -> int:
         default=MIN_REFUSAL_RECALL,
         help="fit：阈值须使调参集交叉验证的拒答召回率不低于此值",
     )
+    parser.add_argument(
+        "--without",
+        nargs="+",
+        default=[],
+        choices=FEATURES[1:],
+        metavar="FEATURE",
+        help="fit：这些特征的权重为 0（比较有无某些特征时用）",
+    )
     args = parser.parse_args(argv)
     run_dir = Path(args.run_dir)
     if args.action == "fit":
-        data = fit(run_dir, args.min_refusal_recall)
+        data = fit(run_dir, args.min_refusal_recall, frozenset(args.without))
         print(json.dumps(data["info"], ensure_ascii=False, indent=1))
         print(f"阈值 threshold {data['threshold']}；已写入 {MODEL_FILE}")
     model = load_verdict_model()

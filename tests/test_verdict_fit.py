@@ -13,6 +13,7 @@ from qa.verdict_fit import (
     compare_rules,
     cross_validated_accuracy,
     decide,
+    fit_groups,
     grouped_folds,
     source_group,
 )
@@ -105,3 +106,13 @@ def test_rules_are_compared_with_the_models_own_answer() -> None:
     assert rows["choose"] | {"correct": 1, "worse_than_model": 1} == rows["choose"]
     assert rows["choose"]["refusal_precision"] == 0.5 and rows["choose"]["refusal_recall"] == 1.0
     assert rows["model_only"] | {"correct": 1, "worse_than_model": 0} == rows["model_only"]
+
+
+def test_features_left_out_of_a_fit_weigh_nothing() -> None:
+    questions = _questions(40, documents=10)
+    full = fit_groups(questions, 1.0)
+    without = fit_groups(questions, 1.0, frozenset({"support_mean"}))
+    assert full.coefficients["model"]["support_mean"] > 0  # what decides here
+    assert without.coefficients["model"]["support_mean"] == 0.0
+    assert without.coefficients["extract"]["support_mean"] == 0.0
+    assert list(without.coefficients["model"]) == list(FEATURES)
