@@ -130,6 +130,9 @@ def table_row(name: str, summary: dict[str, Any]) -> dict[str, Any]:
             if replayed
             else _pair(summary["answer_p50_s"], reference.get("answer_p50_s"))
         ),
+        "answers citing no evidence passage ours / reference": _pair(
+            summary.get("off_evidence_share"), reference.get("off_evidence_share")
+        ),
         "part calls / second looks (share of questions)": _pair(
             summary.get("part_call_share", 0), summary.get("second_look_share", 0)
         ),

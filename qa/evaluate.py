@@ -139,6 +139,9 @@ class AnswerCheck:
     citations_total: int  # (sentence, cited passage) pairs
     citations_good: int  # of those, the passage supports an evidence quote or the sentence
     dangling_markers: int  # markers in the shown text that map to no citation
+    # An answer to an answerable question none of whose cited passages prints an evidence
+    # quote: its fact came from another article (or another part of the issue).
+    off_evidence: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -160,6 +163,7 @@ class AnswerCheck:
                 for s in self.answer.sentences
             ],
             "notices": self.answer.notices,
+            "off_evidence": self.off_evidence,
             "verdict": self.answer.verdict,
             "timings": self.answer.timings,
             "answer_seconds": self.answer.timings.get("total_s", 0.0),
@@ -184,20 +188,32 @@ def check_answer_against(
     for candidate in answer.verdict.get("candidates", []):  # labels for fitting the verdict
         candidate["correct"] = is_correct(question, candidate["text"], refused=False)
     by_number = {c.number: c for c in answer.citations}
+
+    def backs_evidence(passage: dict[str, Any]) -> bool:
+        return any(
+            evidence["file"] == passage["source_file"]
+            and supports(evidence["quote"], passage["text"])
+            for evidence in question["evidence"]
+        )
+
     total = good = 0
     for sentence in answer.sentences:
         for number in sentence.cited:
             passage = by_number[number].passage
             total += 1
-            backs_evidence = any(
-                evidence["file"] == passage["source_file"]
-                and supports(evidence["quote"], passage["text"])
-                for evidence in question["evidence"]
-            )
-            if backs_evidence or support(sentence.text, passage["text"]) >= support_threshold:
+            if (
+                backs_evidence(passage)
+                or support(sentence.text, passage["text"]) >= support_threshold
+            ):
                 good += 1
     dangling = sum(1 for n in marker_numbers(answer.text) if n not in by_number)
-    return AnswerCheck(answer, correct, total, good, dangling)
+    off_evidence = (
+        bool(question["evidence"])
+        and not answer.refused
+        and bool(answer.citations)
+        and not any(backs_evidence(c.passage) for c in answer.citations)
+    )
+    return AnswerCheck(answer, correct, total, good, dangling, off_evidence)
 
 
 def evaluate_answers(
@@ -272,6 +288,11 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
     unanswerable = [r for r in checked if not r.answerable]
     true_refusals = [r for r in refused if not r.answerable]
     total = sum(r.answer.citations_total for r in checked)
+    cited = [
+        r
+        for r in checked
+        if r.answerable and not r.answer.answer.refused and r.answer.answer.citations
+    ]
     seconds = [r.answer.answer.timings.get("total_s", 0.0) for r in checked]
     first_tokens = [
         r.answer.answer.timings["first_token_s"]
@@ -312,6 +333,11 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, Any]:
             round(sum(r.answer.citations_good for r in checked) / total, 4) if total else 1.0
         ),
         "answers_with_dangling_markers": sum(1 for r in checked if r.answer.dangling_markers),
+        # Of the answerable questions answered with citations, the share whose cited
+        # passages print no evidence quote: the fact came from a neighbouring article.
+        "off_evidence_share": (
+            round(sum(r.answer.off_evidence for r in cited) / len(cited), 4) if cited else 0.0
+        ),
         # Answerable questions the model itself answered right whose shipped answer is
         # wrong (the verdict traded a right answer for an extract or a refusal).
         "model_right_shipped_wrong": sum(

@@ -94,7 +94,10 @@ def test_answer_metrics_follow_the_definitions() -> None:
     )
     check = check_answer_against(question, answer, 0.5)
     assert check.correct and (check.citations_total, check.citations_good) == (2, 1)
-    assert check.dangling_markers == 0
+    assert check.dangling_markers == 0 and not check.off_evidence
+    neighbour = Answer("q", "q", "无关的段落[1]。", False, "fake",
+                       citations=[Citation(1, "p2", "l", "q", other)])  # fmt: skip
+    assert check_answer_against(question, neighbour, 0.5).off_evidence  # another article's
 
     refusal = Answer("q", "q", "资料中没有相关信息。", True, "fake", timings={"total_s": 1.0})
     unanswerable = {"evidence": [], "must_include": []}
@@ -110,3 +113,4 @@ def test_answer_metrics_follow_the_definitions() -> None:
     assert metrics["refusal_precision"] == 0.5 and metrics["refusal_recall"] == 1.0
     assert metrics["citation_precision"] == 0.5
     assert metrics["answers_with_dangling_markers"] == 0
+    assert metrics["off_evidence_share"] == 0.0  # the one cited answer cites its evidence
