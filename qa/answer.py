@@ -509,10 +509,15 @@ class Answerer:
         in parts whose answer lost a part, that part's own answer."""
         text, confidence = yield from self._model_reply(answer, grounds)
         lost = self._finish(answer, text, grounds, confidence)
-        if lost:
-            yield from self._answer_parts(answer, grounds, lost)
-        elif (top := self._doubtful(answer, grounds)) is not None:
-            yield from self._second_look(answer, grounds, top)
+        try:
+            if lost:
+                yield from self._answer_parts(answer, grounds, lost)
+            elif (top := self._doubtful(answer, grounds)) is not None:
+                yield from self._second_look(answer, grounds, top)
+        except Exception as exc:  # a fault in an extra call keeps the answer already checked
+            reason = describe_failure(exc, self.settings)
+            logger.warning("extra model call failed: %s", reason)
+            answer.verdict["extra_call_failed"] = reason
 
     def _doubtful(self, answer: Answer, grounds: Grounds) -> list[ContextPassage] | None:
         """The best article's passages when the verdict is unsure of the model's written
@@ -632,6 +637,7 @@ class Answerer:
             model_refused=raw is not None and is_refusal(raw),
             date_anchor_coverage=self.settings.date_anchor_coverage,
             confidence=confidence or ModelConfidence(),
+            articles={n: hit.passage.article_id for n, hit in enumerate(hits, 1)},
         )
         candidates: list[Candidate] = []
         removed: list[int] = []

@@ -86,6 +86,7 @@ FEATURES = (
     "top_dense",
     "count_in_unit",
     "number_relabelled",
+    "article_match",
     "has_confidence",
     "token_p_mean",
     "token_p_min",
@@ -136,6 +137,29 @@ class Evidence:
     model_refused: bool
     date_anchor_coverage: float  # Settings.date_anchor_coverage, see anchored_dates
     confidence: ModelConfidence = field(default_factory=ModelConfidence)  # the model's own
+    articles: dict[int, str] = field(default_factory=dict)  # citation number → article id
+
+
+def article_match(claims: list[CheckedSentence], evidence: Evidence) -> float:
+    """How well the articles the claims cite match the question, against the best article
+    the model read: the IDF-weighted question coverage of the cited articles' shown text
+    over that of the best-covering article (1.0: the answer rests on the article the
+    question is about; lower: on a neighbour, whose numbers and names are another event's).
+    1.0 when nothing is cited or the articles are unknown."""
+    cited = {n for s in claims for n in s.cited}
+    if not cited or not evidence.articles:
+        return 1.0
+    texts: dict[str, str] = {}
+    for number, article in evidence.articles.items():
+        texts[article] = texts.get(article, "") + evidence.heads[number] + evidence.bodies[number]
+    coverage = {a: weighted_coverage(text, evidence.weights) for a, text in texts.items()}
+    best = max(coverage.values())
+    if best <= 0:
+        return 1.0
+    return (
+        max((coverage[evidence.articles[n]] for n in cited if n in evidence.articles), default=best)
+        / best
+    )
 
 
 def anchored_dates(claims: list[str], evidence: Evidence) -> bool:
@@ -208,6 +232,7 @@ def features(candidate: Candidate, evidence: Evidence) -> dict[str, float]:
         "top_dense": evidence.top_dense,
         "count_in_unit": float(prints_count(texts, question)),
         "number_relabelled": float(relabelled_numbers(texts, passages, question)),
+        "article_match": article_match(claims, evidence),
         **evidence.confidence.features(question),
     }
 

@@ -482,3 +482,11 @@ def test_the_uncertain_band_asks_again_over_the_best_article_and_a_confident_ans
     for citation in answer.citations:  # whichever answer is shown, its markers resolve
         assert f"[{citation.number}]" in answer.text
         assert citation.quote in citation.passage["text"]
+
+
+def test_a_failing_extra_call_keeps_the_checked_answer(retriever) -> None:
+    said = "往来酒店有恒温恒湿的建筑[1]。"
+    plain = answerer(retriever, replies(said), verdict_band=0.0).ask(QUESTION)
+    failing = answerer(retriever, replies(said), verdict_band=1.0).ask(QUESTION)  # no 2nd reply
+    assert failing.text == plain.text and failing.refused == plain.refused
+    assert failing.verdict["extra_call_failed"] and not failing.notices

@@ -224,3 +224,22 @@ def test_a_printed_number_given_to_something_else() -> None:
     members = features(candidate("红星联盟一共有1031名成员[2]。", found), found)
     firms = features(candidate("红星联盟摸排了1031家民营企业[2]。", found), found)
     assert members["number_relabelled"] == 1.0 and firms["number_relabelled"] == 0.0
+
+
+def test_an_answer_from_the_neighbouring_article_matches_less() -> None:
+    """The toll of another place's flood, printed in the next article, is not the asked one."""
+    from dataclasses import replace
+
+    question = "台风杜苏芮影响期间北京因灾死亡多少人？"
+    found = replace(
+        evidence(
+            question, ["台风杜苏芮影响期间，北京因灾死亡33人。", "河北涿州洪水中有11人遇难。"]
+        ),
+        articles={1: "beijing", 2: "zhuozhou"},
+    )
+    asked = features(candidate("北京因灾死亡33人[1]。", found), found)
+    neighbour = features(candidate("洪水中有11人遇难[2]。", found), found)
+    assert asked["article_match"] == 1.0
+    assert 0.0 <= neighbour["article_match"] < 0.5
+    unknown = evidence(question, ["台风杜苏芮影响期间，北京因灾死亡33人。"])
+    assert features(candidate("北京因灾死亡33人[1]。", unknown), unknown)["article_match"] == 1.0
