@@ -113,26 +113,50 @@ def matrix(
     return x, y
 
 
-Rule = Callable[[list[tuple[str, float]], bool, float], int | None]
+# A rule sees each candidate's (kind, probability), whether the model refused, the
+# threshold, and whether each candidate prints the asked thing (`qa.verdict.carries_asked`).
+Rule = Callable[[list[tuple[str, float]], bool, float, list[bool | None]], int | None]
 
 
-def _model_only(scored: list[tuple[str, float]], refused: bool, _: float) -> int | None:
+def _choose(scored: list[tuple[str, float]], refused: bool, threshold: float, _: Any) -> int | None:
+    """`qa.verdict.choose`, the rule answers use."""
+    return choose(scored, refused, threshold)
+
+
+def _choose_carrying(
+    scored: list[tuple[str, float]], refused: bool, threshold: float, carries: list[bool | None]
+) -> int | None:
+    """`choose`, where an extract that does not print the asked thing (a number in the asked
+    unit, a date beside the asked event) never answers, not even after a model refusal."""
+    kept = [
+        (kind, 0.0 if group_of(kind) == "extract" and carried is False else score)
+        for (kind, score), carried in zip(scored, carries, strict=True)
+    ]
+    return choose(kept, refused, threshold)
+
+
+def _model_only(scored: list[tuple[str, float]], refused: bool, _: float, __: Any) -> int | None:
     """The model's own (citation-checked) answer whatever its score; its refusal a refusal."""
     own = [n for n, (kind, _) in enumerate(scored) if kind == "model"]
     return None if refused or not own else own[0]
 
 
-RULES: dict[str, Rule] = {"choose": choose, "model_only": _model_only}
+RULES: dict[str, Rule] = {
+    "choose": _choose,
+    "choose_carrying": _choose_carrying,
+    "model_only": _model_only,
+}
 
 
 def decide(
-    question: Question, model: VerdictModel, threshold: float, rule: Rule = choose
+    question: Question, model: VerdictModel, threshold: float, rule: Rule = _choose
 ) -> tuple[bool, bool]:
     """(answered, correct) for a question under ``model`` at ``threshold``, decided as
     ``rule`` (by default `qa.verdict.choose`, the one answers use) decides an answer."""
     scored = [(c["kind"], model.probability(c["kind"], c["features"])) for c in question.candidates]
     refused = any(c["features"].get("model_refused") for c in question.candidates)
-    index = rule(scored, refused, threshold)
+    carries = [c.get("carries_asked") for c in question.candidates]
+    index = rule(scored, refused, threshold, carries)
     if index is None:
         return False, not question.answerable
     return True, bool(question.candidates[index]["correct"])

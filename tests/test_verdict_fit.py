@@ -116,3 +116,18 @@ def test_features_left_out_of_a_fit_weigh_nothing() -> None:
     assert without.coefficients["model"]["support_mean"] == 0.0
     assert without.coefficients["extract"]["support_mean"] == 0.0
     assert list(without.coefficients["model"]) == list(FEATURES)
+
+
+def test_an_extract_that_does_not_print_the_asked_thing_never_answers_under_choose_carrying() -> (
+    None
+):
+    model = _support_model()
+    refused = {"model_refused": 1.0}
+    opening_line = _candidate("extract", 0.9, False, **refused) | {"carries_asked": False}
+    question = Question(
+        "s.jsonl", "c", "near_miss", False,
+        [_candidate("model", 0.1, False, **refused), opening_line], "doc3",
+    )  # fmt: skip
+    rows = {row["rule"]: row for row in compare_rules([question], model) if row["set"] == "all"}
+    assert rows["choose"]["correct"] == 0  # the extract answered the near miss
+    assert rows["choose_carrying"]["correct"] == 1  # refused
