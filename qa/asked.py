@@ -200,15 +200,29 @@ def relabelled_numbers(claims: list[str], passages: str, question: str) -> bool:
             if number in asked:
                 continue
             tail = _tail(claim, match.end())
-            if len(tail) < 2 or tail[0] in "年月日号":
+            if not tail or tail[0] in "年月日号" or (len(tail) < 2 and tail not in _MEASURES):
                 continue
             windows = [
                 passages[m.end() : m.end() + _WINDOW_CHARS]
                 for m in re.finditer(rf"(?<![\d.]){re.escape(number)}(?![\d.])", passages)
             ]
-            if windows and not any(tail in w or tail[1:] in w for w in windows):
+            if len(tail) == 1:  # a bare unit: "16947分" where "16947个组合" is printed
+                same = _same_unit(tail)
+                if windows and not any(w[:1] in same for w in windows):
+                    return True
+            elif windows and not any(tail in w or tail[1:] in w for w in windows):
                 return True
     return False
+
+
+# Units of measure a bare number may carry ("分", "岁", "元"); counting words ("个", "项",
+# "处") are left out, since a model may fairly write "12个" for "12处".
+_MEASURES = {unit for group in _UNIT_GROUPS for unit in group if len(unit) == 1} | set("分倍吨度%")
+
+
+def _same_unit(unit: str) -> set[str]:
+    """The units interchangeable with a one-character ``unit`` ("名" for "人")."""
+    return next((set(g) for g in _UNIT_GROUPS if unit in g), {unit})
 
 
 def _tail(text: str, end: int) -> str:

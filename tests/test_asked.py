@@ -122,3 +122,11 @@ def test_relabelled_numbers_ignore_dates_and_numbers_the_passages_never_print() 
 )
 def test_a_count_without_a_unit_is_no_part_of_a_date_or_time(text: str, counts: bool) -> None:
     assert prints_count([text], "公积金每月最多能取多少？") is counts
+
+
+def test_a_number_given_another_unit_of_measure_is_relabelled() -> None:
+    passages = "物理科目组合有16947个“专业（类）+院校”组合。入住4500余人，共有162名老人。"
+    question = "本科批物理类的录取控制分数线是多少分？"
+    assert relabelled_numbers(["分数线是16947分。"], passages, question)  # a count, not a score
+    assert not relabelled_numbers(["有162人。"], passages, "有多少位老人？")  # 人 and 名: one unit
+    assert not relabelled_numbers(["共16947项。"], passages, question)  # counting words vary
