@@ -118,21 +118,19 @@ def matrix(
 Rule = Callable[[list[tuple[str, float]], bool, float, list[bool | None]], int | None]
 
 
-def _choose(scored: list[tuple[str, float]], refused: bool, threshold: float, _: Any) -> int | None:
-    """`qa.verdict.choose`, the rule answers use."""
-    return choose(scored, refused, threshold)
-
-
-def _choose_carrying(
+def _choose(
     scored: list[tuple[str, float]], refused: bool, threshold: float, carries: list[bool | None]
 ) -> int | None:
-    """`choose`, where an extract that does not print the asked thing (a number in the asked
-    unit, a date beside the asked event) never answers, not even after a model refusal."""
-    kept = [
-        (kind, 0.0 if group_of(kind) == "extract" and carried is False else score)
-        for (kind, score), carried in zip(scored, carries, strict=True)
-    ]
-    return choose(kept, refused, threshold)
+    """`qa.verdict.choose`, the rule answers use."""
+    return choose(scored, refused, threshold, carries)
+
+
+def _choose_any_extract(
+    scored: list[tuple[str, float]], refused: bool, threshold: float, _: Any
+) -> int | None:
+    """The round-5 rule: `choose`, but after a model refusal any extract may answer, whether
+    or not it prints the asked thing."""
+    return choose(scored, refused, threshold)
 
 
 def _model_only(scored: list[tuple[str, float]], refused: bool, _: float, __: Any) -> int | None:
@@ -143,7 +141,7 @@ def _model_only(scored: list[tuple[str, float]], refused: bool, _: float, __: An
 
 RULES: dict[str, Rule] = {
     "choose": _choose,
-    "choose_carrying": _choose_carrying,
+    "choose_any_extract": _choose_any_extract,
     "model_only": _model_only,
 }
 

@@ -155,6 +155,13 @@ def test_the_choice_between_candidates(scored, refused, expected) -> None:
     assert choose(scored, refused, 0.5) == expected
 
 
+def test_after_a_refusal_only_an_extract_that_prints_the_asked_thing_answers() -> None:
+    scored = [("model", 0.1), ("extract", 0.9), ("detail_extract", 0.7)]
+    assert choose(scored, True, 0.5, [None, False, True]) == 2  # the opening line is passed over
+    assert choose(scored, True, 0.5, [None, False, False]) is None  # a refusal
+    assert choose(scored, True, 0.5, [None, None, None]) == 1  # nothing a pattern can see
+
+
 def test_the_part_an_answer_does_not_touch_is_named() -> None:
     parts = ["瓜山未来社区住了多少人", "往来酒店有几间客房"]
     found = evidence("瓜山未来社区住了多少人？往来酒店有几间客房？", HOTEL, parts)

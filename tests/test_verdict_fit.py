@@ -129,5 +129,5 @@ def test_an_extract_that_does_not_print_the_asked_thing_never_answers_under_choo
         [_candidate("model", 0.1, False, **refused), opening_line], "doc3",
     )  # fmt: skip
     rows = {row["rule"]: row for row in compare_rules([question], model) if row["set"] == "all"}
-    assert rows["choose"]["correct"] == 0  # the extract answered the near miss
-    assert rows["choose_carrying"]["correct"] == 1  # refused
+    assert rows["choose_any_extract"]["correct"] == 0  # the round-5 rule: the extract answered
+    assert rows["choose"]["correct"] == 1  # refused
