@@ -229,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = get_settings()
     version = code_version()
-    about = [f"- commit {version}", *machine_lines()]
+    about = [
+        f"- commit {version}; verdict band {settings.verdict_band} (second looks)",
+        *machine_lines(),
+    ]
     stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M")
     name = f"{args.part}-whole" if args.whole else args.part
     title = f"{'whole ' if args.whole else ''}{args.part} part"
