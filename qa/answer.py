@@ -594,9 +594,13 @@ class Answerer:
                     text = text[:cut]
                     break
         stats = getattr(self.model, "last_stats", None) or {}
-        answer.timings |= {  # the local model says what it read and wrote
-            f"model_{key}": value for key, value in stats.items() if isinstance(value, int | float)
-        }
+        for key, value in stats.items():  # the local model says what it read and wrote
+            name = f"model_{key}"
+            if not isinstance(value, int | float) or (
+                key.startswith("first") and name in answer.timings
+            ):
+                continue  # counts and seconds add up over the answer's calls; the first token's not
+            answer.timings[name] = answer.timings.get(name, 0) + value
         confidence = (
             ModelConfidence.from_logprobs(logprobs, refusal_phrase())
             if logprobs
