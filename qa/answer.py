@@ -48,6 +48,7 @@ from qa.verdict import (
     Evidence,
     dated_sentences,
     detail_pattern,
+    group_of,
     is_refusal,
     judge,
     load_verdict_model,
@@ -525,7 +526,7 @@ class Answerer:
         read several articles, of which the fact may have come from the wrong one; else
         None."""
         band = self.settings.verdict_band
-        written = [c for c in answer.verdict["candidates"] if c["kind"] in ("model", "repaired")]
+        written = [c for c in answer.verdict["candidates"] if group_of(c["kind"]) == "model"]
         if not band or not written or written[0]["features"]["model_refused"]:
             return None
         if len(grounds.parts) > 1:
@@ -549,7 +550,7 @@ class Answerer:
         judged = self._judge(text, own, confidence)
         answer.verdict["second_look"] = judged.record()
         answer.timings["second_look_s"] = round(time.perf_counter() - started, 3)
-        if judged.chosen is None or judged.chosen.kind not in ("model", "repaired"):
+        if judged.chosen is None or group_of(judged.chosen.kind) != "model":
             return  # an extract does not stand in for a written answer (verdict.choose)
         chosen = answer.verdict["chosen"]
         first = max(
@@ -690,16 +691,16 @@ class Answerer:
         judged = self._judge(raw, grounds, confidence)
         answer.verdict = judged.record()
         hits = [item.hit for item in grounds.context]
-        answer.passages = [{"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)]
         parts = grounds.parts if len(grounds.parts) > 1 else []
         if judged.chosen is None:
+            answer.passages = [
+                {"number": n, **hit.passage.to_dict()} for n, hit in enumerate(hits, 1)
+            ]
             self._refuse(answer)
             return list(parts)
         missing = set(missing_parts(judged.chosen, judged.evidence, [p.text for p in parts]))
         lost = [part for part in parts if part.text in missing]
-        answer.removed_markers = (
-            judged.removed if judged.chosen.kind in ("model", "repaired") else []
-        )
+        answer.removed_markers = judged.removed if group_of(judged.chosen.kind) == "model" else []
         sentences = [*judged.chosen.sentences, *(_part_missing(part) for part in lost)]
         self._show(answer, sentences, hits)
         return lost
@@ -719,7 +720,7 @@ class Answerer:
             hits = self.retriever.search(
                 part.query, k=self.settings.answer_passages, filters=grounds.filters
             ).hits
-            weights = self.retriever.term_weights(set(tokenize(part.query)))
+            [weights] = self.part_weights([part])
             own = Grounds(
                 question=part.query,
                 context=self.context(_drop_trailing_mastheads(hits), [weights]),

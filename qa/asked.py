@@ -141,6 +141,13 @@ _UNIT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("小时", "分钟", "天", "日", "周", "个月", "年"),
     ("岁",),
 )
+
+
+def unit_group(unit: str) -> tuple[str, ...]:
+    """The units interchangeable with ``unit`` ("位/名/人" for "名"), or ``unit`` alone."""
+    return next((group for group in _UNIT_GROUPS if unit in group), (unit,))
+
+
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)\s*(平方米|平方公里|公里|千米|小时|分钟|个月|周岁|万元|亿元|"
     r"[个名家位项次间套张条座所支台辆元亩米户批期版届种人岁天倍层栋件场篇吨只架艘])"
@@ -162,7 +169,7 @@ def asked_units(question: str) -> tuple[str, ...]:
     match = _ASKED_UNIT.search(question)
     if match:
         unit = match.group(1).removeprefix("万").removeprefix("亿").removeprefix("周")
-        return next((group for group in _UNIT_GROUPS if unit in group), (unit,))
+        return unit_group(unit)
     return next((units for pattern, units in _ASKED_UNIT_WORDS if pattern.search(question)), ())
 
 
@@ -207,7 +214,7 @@ def relabelled_numbers(claims: list[str], passages: str, question: str) -> bool:
                 for m in re.finditer(rf"(?<![\d.]){re.escape(number)}(?![\d.])", passages)
             ]
             if len(tail) == 1:  # a bare unit: "16947分" where "16947个组合" is printed
-                same = _same_unit(tail)
+                same = unit_group(tail)
                 if windows and not any(w[:1] in same for w in windows):
                     return True
             elif windows and not any(tail in w or tail[1:] in w for w in windows):
@@ -218,11 +225,6 @@ def relabelled_numbers(claims: list[str], passages: str, question: str) -> bool:
 # Units of measure a bare number may carry ("分", "岁", "元"); counting words ("个", "项",
 # "处") are left out, since a model may fairly write "12个" for "12处".
 _MEASURES = {unit for group in _UNIT_GROUPS for unit in group if len(unit) == 1} | set("分倍吨度%")
-
-
-def _same_unit(unit: str) -> set[str]:
-    """The units interchangeable with a one-character ``unit`` ("名" for "人")."""
-    return next((set(g) for g in _UNIT_GROUPS if unit in g), {unit})
 
 
 def _tail(text: str, end: int) -> str:
