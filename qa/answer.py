@@ -29,7 +29,7 @@ from qa.citations import (
     render,
 )
 from qa.cite_style import formal_citation
-from qa.condense import condense, translate_for_search, user_turns
+from qa.condense import carried_context, condense, translate_for_search, user_turns
 from qa.confidence import ModelConfidence
 from qa.context import ContextPassage, article_candidates, passage_context, select_context
 from qa.dates import annotate_relative_years
@@ -157,6 +157,12 @@ class Grounds:
     part_weights: list[dict[str, float]]
     retrieved: list[Hit]
     filters: Filters | None = None
+
+    @property
+    def asked(self) -> str:
+        """What the question asks, without the earlier turn a follow-up carries along
+        (qa/condense.py): the model reads both, the answer is checked against this."""
+        return carried_context(self.question)[0]
 
 
 @dataclass(frozen=True)
@@ -433,11 +439,13 @@ class Answerer:
     ) -> tuple[RetrievalResult, list[Hit], list[QuestionPart]]:
         """The search result, the passages the answer is drawn from, and the question's
         parts. A question that asks several things is searched for part by part (one
-        search per year for "2021年和2024年…分别"), the parts' passages taken in turn."""
+        search per year for "2021年和2024年…分别"), the parts' passages taken in turn; a
+        follow-up that carries its earlier turn along, by its own words and then with it."""
         depth = max(self.settings.retrieval_k, self.settings.answer_passages)
         found = self.retriever.search(query, k=depth, filters=filters)
         parts = question_parts(query)
-        if len(parts) == 1:
+        carried = carried_context(query)[1]
+        if len(parts) == 1 and not carried:
             return (
                 found,
                 _drop_trailing_mastheads(found.hits[: self.settings.answer_passages]),
@@ -447,6 +455,8 @@ class Answerer:
             self.retriever.search(part.query, k=self.settings.answer_passages, filters=filters).hits
             for part in parts
         ]
+        if carried:  # a follow-up's own words find its fact, the earlier turn its subject
+            rankings.append(found.hits[: self.settings.answer_passages])
         merged: dict[str, Hit] = {}
         for hit in itertools.chain.from_iterable(itertools.zip_longest(*rankings)):
             if hit is not None:
@@ -623,7 +633,7 @@ class Answerer:
     ) -> Judged:
         """Build the candidate answers (the model's ``raw`` text checked and repaired, and
         the extractive ones) and let the verdict pick one or refuse."""
-        question, weights = grounds.question, grounds.weights
+        question, weights = grounds.asked, grounds.weights
         hits = [item.hit for item in grounds.context]
         bodies = {n: hit.passage.text for n, hit in enumerate(hits, 1)}
         sources = {n: format_passage(hit.passage) for n, hit in enumerate(hits, 1)}

@@ -30,6 +30,17 @@ def user_turns(history: list[dict[str, Any]]) -> list[str]:
     return [str(turn.get("content", "")) for turn in history if turn.get("role") == "user"]
 
 
+_CARRIED = re.compile(r"（上一问：.*）$", re.S)
+
+
+def carried_context(question: str) -> tuple[str, str]:
+    """A rule-rewritten follow-up split into the question it asks and the earlier turn
+    carried along for retrieval ("" when there is none): what is asked, and so its parts,
+    kind and unit, comes from the question alone, not from the earlier question or answer."""
+    match = _CARRIED.search(question)
+    return (question[: match.start()], match.group()) if match else (question, "")
+
+
 def rule_based(question: str, history: list[dict[str, Any]]) -> str:
     """This question, then the last earlier one it refers to and the start of its answer:
     "那它有什么特色？（上一问：开放的是哪家酒店；答：往来酒店）" keeps the subject for

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from qa.asked import QUESTION_WORD
+from qa.condense import carried_context
 
 YEAR = re.compile(r"(?:19|20)\d{2}\s*年")
 _ASKS = re.compile(rf"{QUESTION_WORD.pattern}|多[大高长远重宽深]|呢\s*$")
@@ -59,14 +60,16 @@ def question_parts(question: str) -> list[QuestionPart]:
     """The parts of ``question``: one per asked clause, or one per year when a single
     clause names several years; a single part (the question itself) otherwise. A later
     clause is searched for together with the first ("…多少套房？什么时候交付？": what is
-    delivered is named only in the first), without the first clause's own years."""
-    clauses = _asked_clauses(question)
-    years = _years(question)
+    delivered is named only in the first), without the first clause's own years. A follow-up's
+    carried earlier turn (qa/condense.py) is no part: the parts are those of its own question."""
+    asked = carried_context(question)[0]
+    clauses = _asked_clauses(asked)
+    years = _years(asked)
     if len(clauses) < 2:
         if len(years) < 2:
-            return [QuestionPart(question, question)]
+            return [QuestionPart(asked, asked)]
         return [
-            QuestionPart(year, _without_years(question, [y for y in years if y != year]))
+            QuestionPart(year, _without_years(asked, [y for y in years if y != year]))
             for year in years[:MAX_PARTS]
         ]
     first = clauses[0]

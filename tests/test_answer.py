@@ -492,3 +492,23 @@ def test_a_failing_extra_call_keeps_the_checked_answer(retriever) -> None:
     failing = answerer(retriever, replies(said), verdict_band=1.0).ask(QUESTION)  # no 2nd reply
     assert failing.text == plain.text and failing.refused == plain.refused
     assert failing.verdict["extra_call_failed"] and not failing.notices
+
+
+def test_a_rule_rewritten_follow_up_is_searched_by_its_own_words_and_asks_one_thing(
+    retriever,
+) -> None:
+    """Without a model the follow-up carries its earlier turn along (qa/condense.py): that
+    turn helps the search but is no part of the question, so the answer never says it
+    found nothing about "（上一问：…）"."""
+    history = [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": "往来酒店[1]。"},
+    ]
+    answer = answerer(retriever, None).ask("它有什么特色？", history)
+    assert "（上一问：" in answer.standalone_question
+    assert "上一问" not in answer.text and not answer.refused
+    _, hits, parts = answerer(retriever, None).retrieve(answer.standalone_question)
+    assert [p.text for p in parts] == ["它有什么特色？"]
+    own = retriever.search("它有什么特色？", k=4).hits[0].passage.id
+    whole = retriever.search(answer.standalone_question, k=4).hits[0].passage.id
+    assert {own, whole} <= {hit.passage.id for hit in hits}

@@ -51,3 +51,16 @@ def test_a_later_clause_with_its_own_year_drops_the_first_clauses_year() -> None
 def test_at_most_three_parts() -> None:
     question = "甲是什么？乙是什么？丙是什么？丁是什么？"
     assert len(question_parts(question)) == 3
+
+
+
+def test_a_followups_carried_earlier_turn_is_no_part_and_names_no_year() -> None:
+    """The rule's "（上一问：…；答：…）" (qa/condense.py) is searched with, never asked: its
+    question mark and its dates split nothing, and no part reads "没有找到“（上一问…”"."""
+    carried = "（上一问：胜海立交要施工多久；答：2023年7月29日至2024年7月29日）"
+    assert [(p.text, p.query) for p in question_parts("那这期间小车要怎么绕？" + carried)] == [
+        ("那这期间小车要怎么绕？", "那这期间小车要怎么绕？")
+    ]
+    parts = question_parts("其中投资最大的是哪个项目？投了多少？（上一问：望江7大项目何时开工；答：3月25日）")
+    assert [p.text for p in parts] == ["其中投资最大的是哪个项目", "投了多少"]
+    assert parts[1].query == "其中投资最大的是哪个项目 投了多少"
