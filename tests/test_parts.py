@@ -53,7 +53,6 @@ def test_at_most_three_parts() -> None:
     assert len(question_parts(question)) == 3
 
 
-
 def test_a_followups_carried_earlier_turn_is_no_part_and_names_no_year() -> None:
     """The rule's "（上一问：…；答：…）" (qa/condense.py) is searched with, never asked: its
     question mark and its dates split nothing, and no part reads "没有找到“（上一问…”"."""
@@ -61,6 +60,8 @@ def test_a_followups_carried_earlier_turn_is_no_part_and_names_no_year() -> None
     assert [(p.text, p.query) for p in question_parts("那这期间小车要怎么绕？" + carried)] == [
         ("那这期间小车要怎么绕？", "那这期间小车要怎么绕？")
     ]
-    parts = question_parts("其中投资最大的是哪个项目？投了多少？（上一问：望江7大项目何时开工；答：3月25日）")
+    parts = question_parts(
+        "其中投资最大的是哪个项目？投了多少？（上一问：望江7大项目何时开工；答：3月25日）"
+    )
     assert [p.text for p in parts] == ["其中投资最大的是哪个项目", "投了多少"]
     assert parts[1].query == "其中投资最大的是哪个项目 投了多少"
