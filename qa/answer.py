@@ -480,6 +480,7 @@ class Answerer:
                 self.retriever.index.article_passages,
                 settings.context_passage_chars,
                 settings.answer_articles,
+                settings.context_continuation_chars,
             )
         candidates, penalties = article_candidates(
             hits,

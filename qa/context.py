@@ -179,13 +179,16 @@ def passage_context(
     article_passages: Callable[[str], list[Passage]],
     budget_chars: int,
     max_articles: int,
+    continuation_chars: int = 0,
 ) -> list[ContextPassage]:
     """Whole passages in reading order, as a plain pipeline reads its chunks but cleaner:
     the retrieved passages in rank order while they fit ``budget_chars`` (at most
     ``max_articles`` articles), then the passages next to them in their articles (the
     answer often goes on in the next passage), nearest first. Each article's passages are
     given in printed order with the text a passage shares with the one before it left out,
-    so an article reads as one contiguous text cut into numbered pieces."""
+    so an article reads as one contiguous text cut into numbered pieces. A passage of an
+    article already read may fill the context up to ``continuation_chars`` when that is
+    larger: more of the asked article, without a neighbour's figures."""
     chosen: dict[str, dict[str, Hit]] = {}  # article → passage id → hit, in rank order
     used = 0
 
@@ -197,7 +200,8 @@ def passage_context(
         if article is not None and hit.passage.id in article:
             return True
         cost = len(_new_text(hit.passage, [h.passage for h in (article or {}).values()]))
-        if used + cost > budget_chars:
+        limit = budget_chars if article is None else max(budget_chars, continuation_chars)
+        if used + cost > limit:
             return False
         chosen.setdefault(hit.passage.article_id, {})[hit.passage.id] = hit
         used += cost

@@ -210,6 +210,9 @@ def test_whole_passages_are_read_in_printed_order_with_their_neighbours() -> Non
     assert tight[0].excerpt.startswith(GAP)  # not the article's start
     one = passage_context(hits, passages, 200, max_articles=1)
     assert {item.hit.passage.article_id for item in one} == {"park"}
+    deeper = passage_context(hits, passages, 15, max_articles=3, continuation_chars=30)
+    # more of the article already read fills the larger budget; a new article does not
+    assert [item.hit.passage.id for item in deeper] == ["park-0", "park-1"]
 
 
 def test_the_sentence_beside_the_focus_word_and_the_enumerating_sentence() -> None:
