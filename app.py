@@ -18,9 +18,9 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
+from index.errors import ArchiveQAError
 from qa.api_shapes import answer_json, parse_filters, valid_history
 from qa.cards import render_answer, render_pending
-from qa.errors import ArchiveQAError
 from qa.openai_api import add_openai_api
 from qa.service import ArchiveService, open_service
 from qa.settings import PROJECT_ROOT, Settings, get_settings

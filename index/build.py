@@ -16,9 +16,9 @@ from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from index.chunk import Passage, chunk_issue, make_splitter
+from index.options import ChunkOptions
 from index.store_api import PassageStore, SourceUpdate
 from index.tokenize import tokenize
-from qa.settings import Settings
 
 EMBED_BATCH = 256  # texts per progress-bar step
 
@@ -51,7 +51,7 @@ def plan_update(
     store: PassageStore,
     issues: dict[str, dict[str, Any]],
     embeddings: Embeddings,
-    settings: Settings,
+    options: ChunkOptions,
     *,
     rebuild: bool = False,
     progress: bool = True,
@@ -67,7 +67,7 @@ def plan_update(
     reuse = store.embedding_model in (None, model_id)
     if not rebuild:
         store.check_model(model_id)
-    chunker = {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
+    chunker = {"chunk_size": options.chunk_size, "chunk_overlap": options.chunk_overlap}
     gone = set(store.issues) - set(issues) if rebuild else set()
     to_chunk = dict(issues)
     if store.chunker != chunker and not rebuild:
@@ -78,7 +78,7 @@ def plan_update(
         if reuse
         else {}
     )
-    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
+    splitter = make_splitter(options.chunk_size, options.chunk_overlap)
     fresh = [
         passage for name in sorted(to_chunk) for passage in chunk_issue(to_chunk[name], splitter)
     ]
@@ -96,6 +96,6 @@ def plan_update(
         removed=gone & set(store.issues),
         embedding_model=model_id,
         chunker=chunker,
-        bm25_params=(settings.bm25_k1, settings.bm25_b),
+        bm25_params=options.bm25_params,
         embedded=len(to_embed),
     )

@@ -14,13 +14,13 @@ from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from index.build import model_id_of, plan_update
+from index.errors import ArchiveQAError
+from index.options import IndexOptions, ReadOptions, StoreOptions
 from index.parse import parse_issue
 from index.schema import Issue
 from index.store_api import SourceUpdate
 from index.stores import open_store, open_store_for_rebuild
 from index.writer_lock import writer_lock
-from qa.errors import ArchiveQAError
-from qa.settings import Settings
 
 log = logging.getLogger(__name__)
 PARALLEL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
@@ -60,15 +60,15 @@ def collect_files(paths: list[Path], report: IngestReport) -> list[Path]:
     return files
 
 
-def _parse_one(path: Path, settings: Settings) -> Issue | str:
+def _parse_one(path: Path, options: ReadOptions) -> Issue | str:
     """Parse one file in a worker; a user-caused failure comes back as its message."""
     try:
-        return parse_issue(path, settings)
+        return parse_issue(path, options)
     except ArchiveQAError as exc:
         return exc.message
 
 
-def parse_files(paths: list[Path], settings: Settings, *, progress: bool = True) -> IngestReport:
+def parse_files(paths: list[Path], options: ReadOptions, *, progress: bool = True) -> IngestReport:
     """Parse every file below `paths`; bad files are recorded in the report, not raised.
 
     Large batches are parsed in one process per core; order and results are the same.
@@ -89,9 +89,9 @@ def parse_files(paths: list[Path], settings: Settings, *, progress: bool = True)
     with ExitStack() as stack:
         if workers > 1:
             pool = stack.enter_context(ProcessPoolExecutor(workers))
-            results = pool.map(_parse_one, files, repeat(settings), chunksize=16)
+            results = pool.map(_parse_one, files, repeat(options), chunksize=16)
         else:
-            results = map(_parse_one, files, repeat(settings))
+            results = map(_parse_one, files, repeat(options))
         for path, result in zip(files, results, strict=True):
             bar.update()
             if isinstance(result, str):
@@ -105,7 +105,7 @@ def parse_files(paths: list[Path], settings: Settings, *, progress: bool = True)
 
 def ingest(
     paths: list[Path],
-    settings: Settings,
+    options: IndexOptions,
     embeddings: Embeddings,
     *,
     rebuild: bool = False,
@@ -119,16 +119,20 @@ def ingest(
     Holds the index's writer lock throughout (``action`` names this writer to others;
     ``wait`` queues behind a running one instead of refusing).
     """
-    with writer_lock(settings.index_dir, action, wait=wait):
-        return _ingest(paths, settings, embeddings, rebuild=rebuild, progress=progress)
+    with writer_lock(options.store.index_dir, action, wait=wait):
+        return _ingest(paths, options, embeddings, rebuild=rebuild, progress=progress)
 
 
 def remove(
-    settings: Settings, names: list[str], *, action: str = "archive-qa remove", wait: bool = False
+    options: StoreOptions,
+    names: list[str],
+    *,
+    action: str = "archive-qa remove",
+    wait: bool = False,
 ) -> list[str]:
     """Delete sources from every part of the index; returns the names not found."""
-    with writer_lock(settings.index_dir, action, wait=wait):
-        store = open_store(settings)
+    with writer_lock(options.index_dir, action, wait=wait):
+        store = open_store(options)
         present = set(names) & set(store.issues)
         if present:
             store.commit(SourceUpdate(removed=present))
@@ -137,20 +141,20 @@ def remove(
 
 def _ingest(
     paths: list[Path],
-    settings: Settings,
+    options: IndexOptions,
     embeddings: Embeddings,
     *,
     rebuild: bool,
     progress: bool,
 ) -> IngestReport:
-    store = open_store_for_rebuild(settings) if rebuild else open_store(settings)
+    store = open_store_for_rebuild(options.store) if rebuild else open_store(options.store)
     if not rebuild:
         store.check_model(model_id_of(embeddings))  # before the parsing, not after
-    report = parse_files(paths, settings, progress=progress)
+    report = parse_files(paths, options.read, progress=progress)
     issues = {issue.source_file: issue.to_dict() for issue in report.issues}
     if issues or rebuild:
         update = plan_update(
-            store, issues, embeddings, settings, rebuild=rebuild, progress=progress
+            store, issues, embeddings, options.chunk, rebuild=rebuild, progress=progress
         )
         store.commit(update)
         report.embedded = update.embedded

@@ -14,9 +14,9 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 from charset_normalizer import from_bytes
 
+from index.errors import ArchiveQAError
+from index.options import ReadOptions
 from index.schema import LoadedText
-from qa.errors import ArchiveQAError
-from qa.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +29,25 @@ _BLOCK_TAGS = (
 )  # fmt: skip
 
 
-def load_file(path: Path, settings: Settings) -> LoadedText:
+def load_file(path: Path, options: ReadOptions) -> LoadedText:
     """Read one file; raise `ArchiveQAError` naming the cause when it cannot be used."""
     if not path.exists():
         raise ArchiveQAError("路径不存在", source=str(path))
     if not path.is_file():
         raise ArchiveQAError("不是普通文件", source=str(path))
     suffix = path.suffix.lower()
-    if suffix not in settings.supported_extensions:
-        supported = " ".join(settings.supported_extensions)
+    if suffix not in options.supported_extensions:
+        supported = " ".join(options.supported_extensions)
         raise ArchiveQAError(
             f"不支持的文件类型“{suffix or '无扩展名'}”，支持：{supported}", source=path.name
         )
     size = path.stat().st_size
     if size == 0:
         raise ArchiveQAError("文件为空", source=path.name)
-    limit = int(settings.max_file_mb * 1024 * 1024)
+    limit = int(options.max_file_mb * 1024 * 1024)
     if size > limit:
         raise ArchiveQAError(
-            f"文件过大（{size / 1024 / 1024:.1f} MB，上限 {settings.max_file_mb:g} MB；"
+            f"文件过大（{size / 1024 / 1024:.1f} MB，上限 {options.max_file_mb:g} MB；"
             "可用 ARCHIVE_QA_MAX_FILE_MB 调整）",
             source=path.name,
         )
@@ -57,7 +57,7 @@ def load_file(path: Path, settings: Settings) -> LoadedText:
         raise ArchiveQAError(f"无法读取文件：{exc.strerror or exc}", source=path.name) from exc
 
     if suffix == ".pdf":
-        pages = _pdf_pages(data, path.name, settings)
+        pages = _pdf_pages(data, path.name, options)
         return LoadedText(str(path), "pdf", None, pages)
     text, encoding = decode_bytes(data, path.name)
     if TEXT_FORMATS[suffix] == "html":
@@ -131,7 +131,7 @@ def html_to_text(markup: str) -> str:
     return soup.get_text()
 
 
-def _pdf_pages(data: bytes, name: str, settings: Settings) -> list[str]:
+def _pdf_pages(data: bytes, name: str, options: ReadOptions) -> list[str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -147,6 +147,6 @@ def _pdf_pages(data: bytes, name: str, settings: Settings) -> list[str]:
     if not pages:
         raise ArchiveQAError("PDF 没有页面", source=name)
     chars = sum(len("".join(page.split())) for page in pages)
-    if chars < settings.min_pdf_chars_per_page * len(pages):
+    if chars < options.min_pdf_chars_per_page * len(pages):
         raise ArchiveQAError("PDF 没有文字层（可能是扫描图片），请先做 OCR 再导入", source=name)
     return pages

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.errors import ArchiveQAError
+from index.options import StoreKind, StoreOptions
 from index.store_api import Filters, PassageStore
-from index.stores import open_store, open_store_for_rebuild, store_label
+from index.stores import open_store, open_store_for_rebuild
 from index.writer_lock import writer_lock
-from qa.errors import ArchiveQAError
-from qa.settings import Settings
 
 SAMPLE_SEARCHES = 20  # passage vectors searched in both stores: same five nearest
 
@@ -26,27 +26,26 @@ class MigrateReport:
     seconds: float
 
 
-def migrate(settings: Settings, to: str, *, wait: bool = False) -> MigrateReport:
+def migrate(options: StoreOptions, to: StoreKind, *, wait: bool = False) -> MigrateReport:
     """Copy the index of the other store into store ``to`` (replacing what ``to`` holds),
     then check that sources, articles and passages match and that sample searches find
     the same passages. The copy is one atomic write: interrupted, ``to`` keeps its old state."""
     start = time.perf_counter()
-    other = "faiss" if to == "milvus" else "milvus"
-    source_settings = settings.model_copy(update={"store": other})
-    target_settings = settings.model_copy(update={"store": to})
-    with writer_lock(settings.index_dir, f"archive-qa migrate --to {to}", wait=wait):
-        source = open_store(source_settings)
+    source_options = options.of_kind("faiss" if to == "milvus" else "milvus")
+    target_options = options.of_kind(to)
+    with writer_lock(options.index_dir, f"archive-qa migrate --to {to}", wait=wait):
+        source = open_store(source_options)
         if not source.passage_count:
-            raise ArchiveQAError("要迁移的索引为空", source=store_label(source_settings))
+            raise ArchiveQAError("要迁移的索引为空", source=source_options.label)
         update = source.export()
-        target = open_store_for_rebuild(target_settings)
+        target = open_store_for_rebuild(target_options)
         update.removed = set(target.issues) - set(update.issues)
         target.commit(update)
-        copy = open_store(target_settings)
-        _check_copy(source, copy, store_label(target_settings))
+        copy = open_store(target_options)
+        _check_copy(source, copy, target_options.label)
     return MigrateReport(
-        store_label(source_settings),
-        store_label(target_settings),
+        source_options.label,
+        target_options.label,
         len(copy.issues),
         copy.article_count,
         copy.passage_count,

@@ -1,6 +1,6 @@
 """The index in Milvus: the scale-out `PassageStore` (see `index.store_api`).
 
-Collections (``<prefix>`` is ``Settings.milvus_collection``)::
+Collections (``<prefix>`` is ``MilvusAddress.collection``)::
 
     <prefix>_passages   one row per passage: tag, source, article, paper, date, kind, the
                         passage as JSON, its BM25 tokens (plain, and hashed into an analysed
@@ -11,7 +11,7 @@ Collections (``<prefix>`` is ``Settings.milvus_collection``)::
     <prefix>_manifest   one row per committed write: its tag and the index metadata
 
 Full-text search is Milvus's own BM25 (``FunctionType.BM25``, index parameters ``bm25_k1`` and
-``bm25_b`` from Settings) over the project's own jieba tokens: each token is written as a
+``bm25_b`` from `StoreOptions`) over the project's own jieba tokens: each token is written as a
 hashed word (``t`` + 16 hex digits) that the ``standard`` analyzer keeps whole, so Milvus
 counts exactly the tokens `index.tokenize` makes, and keeps IDF and lengths current as sources
 come and go. (Milvus's ``jieba`` analyzer does not make the project's tokens — no Han bigrams —
@@ -42,9 +42,9 @@ from typing import Any
 import numpy as np
 
 from index.chunk import Passage
+from index.errors import ArchiveQAError
+from index.options import MilvusAddress, StoreOptions
 from index.store_api import Filters, SourceUpdate, StoredPassage
-from qa.errors import ArchiveQAError
-from qa.settings import Settings
 
 log = logging.getLogger(__name__)
 # Milvus Lite does not implement AllocTimestamp; pymilvus's query iterator then falls back
@@ -115,11 +115,11 @@ class _Live:
 class MilvusStore:
     """See the module docstring. One instance per process and index; thread-safe reads."""
 
-    def __init__(self, client: Any, settings: Settings) -> None:
+    def __init__(self, client: Any, options: StoreOptions) -> None:
         self.client = client
-        self.settings = settings
-        self.uri = settings.milvus_uri_shown
-        prefix = settings.milvus_collection
+        self.bm25_params = options.bm25_params
+        self.uri = options.milvus.shown
+        prefix = options.milvus.collection
         self.passages_name = f"{prefix}_passages"
         self.sources_name = f"{prefix}_sources"
         self.manifest_name = f"{prefix}_manifest"
@@ -129,24 +129,24 @@ class MilvusStore:
 
     # Opening
     @classmethod
-    def connect(cls, settings: Settings) -> MilvusStore:
+    def connect(cls, options: StoreOptions) -> MilvusStore:
         """Connect (a local file starts Milvus Lite) and read the live state; an unreachable
         or unusable Milvus raises `ArchiveQAError` naming the URI."""
-        uri, shown = settings.milvus_uri_resolved, settings.milvus_uri_shown
+        address = options.milvus
+        uri, shown = address.uri, address.shown
         try:
             from pymilvus import MilvusClient
         except ImportError as exc:  # pragma: no cover - pymilvus is a dependency
             raise ArchiveQAError("未安装 pymilvus，无法使用 Milvus 存储", source=shown) from exc
         if not uri.startswith(REMOTE_SCHEMES):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
         try:
             with _CLIENTS_LOCK:
                 client = _CLIENTS.get(uri)
                 if client is None:
-                    client = MilvusClient(uri=uri, token=token, timeout=settings.milvus_timeout_s)
+                    client = MilvusClient(uri=uri, token=address.token, timeout=address.timeout_s)
                     _CLIENTS[uri] = client
-            store = cls(client, settings)
+            store = cls(client, options)
             store._create_catalogue()
             store._load()
             store.refresh()
@@ -418,8 +418,8 @@ class MilvusStore:
     def _bm25_params(self) -> dict[str, float]:
         """The k1 and b the sparse index was created with."""
         return self._live.meta.get("bm25") or {
-            "k1": self.settings.bm25_k1,
-            "b": self.settings.bm25_b,
+            "k1": self.bm25_params[0],
+            "b": self.bm25_params[1],
         }
 
     def fetch(self, keys: list[int]) -> dict[int, StoredPassage]:
@@ -506,7 +506,7 @@ class MilvusStore:
                 f"请换一个集合名 ARCHIVE_QA_MILVUS_COLLECTION 重建",
                 source=self.uri,
             )
-        bm25 = update.bm25_params or (self.settings.bm25_k1, self.settings.bm25_b)
+        bm25 = update.bm25_params or self.bm25_params
         if dimension and not self.client.has_collection(self.passages_name):
             self._create_passages(dimension, bm25)
         counts, terms = self._insert_passages(update, tag)
@@ -649,10 +649,10 @@ _CLIENTS: dict[str, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
-def release(settings: Settings) -> None:
-    """Close this process's client of ``settings``' Milvus; for Milvus Lite also stop the
-    embedded server, which frees the file for another process."""
-    uri = settings.milvus_uri_resolved
+def release(address: MilvusAddress) -> None:
+    """Close this process's client of the Milvus at ``address``; for Milvus Lite also stop
+    the embedded server, which frees the file for another process."""
+    uri = address.uri
     with _CLIENTS_LOCK:
         client = _CLIENTS.pop(uri, None)
     if client is not None:

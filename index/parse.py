@@ -6,20 +6,20 @@ import hashlib
 from pathlib import Path
 
 from index.clean import clean_pages
+from index.errors import ArchiveQAError
 from index.load import load_file
 from index.masthead import infer_date, parse_masthead
+from index.options import ReadOptions
 from index.schema import Issue
 from index.segment import segment
-from qa.errors import ArchiveQAError
-from qa.settings import Settings
 
 
-def parse_issue(path: Path, settings: Settings) -> Issue:
+def parse_issue(path: Path, options: ReadOptions) -> Issue:
     """Parse one issue file; raise `ArchiveQAError` when it yields nothing usable."""
-    loaded = load_file(path, settings)
+    loaded = load_file(path, options)
     content_hash = hashlib.sha256("\n".join(loaded.pages).encode("utf-8")).hexdigest()
-    lines, dropped = clean_pages(loaded.pages, settings.heading_max_chars)
-    meta, body_start = parse_masthead(lines, path.name, settings.known_papers)
+    lines, dropped = clean_pages(loaded.pages, options.heading_max_chars)
+    meta, body_start = parse_masthead(lines, path.name, options.known_papers)
     if meta.date is None:
         meta.date = infer_date(path.name, "\n".join(line.text for line in lines))
         meta.date_inferred = meta.date is not None
@@ -28,8 +28,8 @@ def parse_issue(path: Path, settings: Settings) -> Issue:
         meta,
         path.name,
         content_hash,
-        heading_max_chars=settings.heading_max_chars,
-        intertitle_min_cohesion=settings.intertitle_min_cohesion,
+        heading_max_chars=options.heading_max_chars,
+        intertitle_min_cohesion=options.intertitle_min_cohesion,
         default_page=1 if body_start else None,
     )
     if not articles:

@@ -18,6 +18,8 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from index.build import model_id_of, plan_update
+from index.errors import ArchiveQAError
+from index.options import IndexOptions
 from index.parse import parse_issue
 from index.store import (
     ISSUES_FILE,
@@ -28,8 +30,6 @@ from index.store import (
 )
 from index.stores import open_store
 from index.writer_lock import writer_lock
-from qa.errors import ArchiveQAError
-from qa.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,15 @@ class RepairReport:
     reparsed: list[str] = field(default_factory=list)  # read again from the original file
 
 
-def repair_index(settings: Settings, embeddings: Embeddings, *, wait: bool = False) -> RepairReport:
-    """Check the index of ``settings``; when it does not load, rebuild it from the issues
+def repair_index(
+    options: IndexOptions, embeddings: Embeddings, *, wait: bool = False
+) -> RepairReport:
+    """Check the index ``options`` name; when it does not load, rebuild it from the issues
     its generation folders still hold."""
-    index_dir = settings.index_dir
+    index_dir = options.store.index_dir
     with writer_lock(index_dir, "archive-qa check --repair", wait=wait):
-        if settings.store == "milvus":  # no files to repair: drop what a killed write left
-            store = open_store(settings)
+        if options.store.kind == "milvus":  # no files to repair: drop what a killed write left
+            store = open_store(options.store)
             store.discard_leftovers()
             return RepairReport(None, sorted(store.issues))
         try:
@@ -65,14 +67,14 @@ def repair_index(settings: Settings, embeddings: Embeddings, *, wait: bool = Fal
         report = RepairReport(problem)
         for name, path in broken.items():
             try:
-                issue = parse_issue(Path(path), settings)
+                issue = parse_issue(Path(path), options.read)
             except (ArchiveQAError, OSError) as exc:
                 log.warning("无法重新读取 %s：%s", path, exc)
                 continue
             issues[name] = issue.to_dict()
             report.reparsed.append(name)
         data = IndexData(generation=newest_generation(index_dir), folder=index_dir)
-        data.commit(plan_update(data, issues, embeddings, settings, rebuild=True))
+        data.commit(plan_update(data, issues, embeddings, options.chunk, rebuild=True))
         report.sources = sorted(issues)
         report.lost = sorted((set(named) | set(broken)) - set(issues))
         return report

@@ -37,8 +37,8 @@ import numpy as np
 
 from index.atomic_file import write_json_atomic
 from index.chunk import Passage
+from index.errors import ArchiveQAError
 from index.store_api import Filters, SourceUpdate, StoredPassage
-from qa.errors import ArchiveQAError
 
 log = logging.getLogger(__name__)
 # bm25s sets its own logger to DEBUG, which prints a line on every index build.
@@ -70,7 +70,7 @@ class IndexData:
     tokens: list[str] = field(default_factory=list)  # space-joined BM25 tokens
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     embedding_model: str | None = None
-    # k1, b: set from Settings when passages are built (index.build.refresh_passages).
+    # k1, b: set from `ChunkOptions` when passages are built (index.build.plan_update).
     bm25_params: tuple[float, float] = LEGACY_BM25_PARAMS
     chunker: dict[str, Any] = field(default_factory=dict)
     created: str | None = None

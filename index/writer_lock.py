@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from index.errors import ArchiveQAError
 from index.holder_note import clear_note, describe_holder, read_note, write_note
 from index.store import remove_leftovers
-from qa.errors import ArchiveQAError
 
 log = logging.getLogger(__name__)
 LOCK_FILE = ".writer.lock"

@@ -19,6 +19,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage
 
 from index.chunk import Passage
+from index.errors import ArchiveQAError
 from index.schema import Provenance
 from index.tokenize import tokenize
 from qa.asked import asked_focus, asks_list
@@ -33,13 +34,12 @@ from qa.condense import carried_context, condense, translate_for_search, user_tu
 from qa.confidence import ModelConfidence
 from qa.context import ContextPassage, article_candidates, passage_context, select_context
 from qa.dates import annotate_relative_years
-from qa.errors import ArchiveQAError
 from qa.extractive import MAX_SENTENCES as MAX_EXTRACT_SENTENCES
 from qa.extractive import extract, extract_list, extract_near
 from qa.llm import SelfChecking, describe_failure, loop_cut, make_chat_model
 from qa.parts import QuestionPart, question_parts
 from qa.prompts import chat_prompt, refusal_phrase, refusal_text
-from qa.question import PreparedQuestion, cjk_share, prepare_question
+from qa.question import PreparedQuestion, is_chinese, prepare_question
 from qa.repair import answer_echoes, restore_asked_detail
 from qa.retrieve import Filters, Hit, HybridRetriever, RetrievalResult
 from qa.settings import Settings
@@ -375,7 +375,7 @@ class Answerer:
             retrieved=hits,
             filters=filters,
         )
-        if helper is None and cjk_share(query) < 0.5:
+        if helper is None and not is_chinese(query):
             # Extracts match words; a question in another language shares none with the
             # archive, and no model is there to translate it.
             answer.notices.append(FOREIGN_WITHOUT_MODEL)
@@ -395,7 +395,7 @@ class Answerer:
     ) -> bool:
         """Can this question be searched for without the model (no follow-up to rewrite, no
         translation)? Then it is, while it waits for the model."""
-        return not user_turns(history or []) and cjk_share(prepared.text) >= 0.5
+        return not user_turns(history or []) and is_chinese(prepared.text)
 
     def _stream(
         self,
@@ -503,7 +503,7 @@ class Answerer:
         """The question, and for one not in Chinese also its Chinese translation (the
         archive is Chinese, and so is what the model reads best): what is searched for and
         what the model answers."""
-        if cjk_share(question) >= 0.5 or model is None:
+        if is_chinese(question) or model is None:
             return question
         translated = translate_for_search(question, model)
         return f"{question}（{translated}）" if translated else question
@@ -512,7 +512,7 @@ class Answerer:
         """No passage, or (for a Chinese question) none shares enough of its rare words."""
         if not hits:
             return True
-        if cjk_share(question) < 0.5:
+        if not is_chinese(question):
             return False  # word coverage means little across languages; the model judges
         return max(hit.coverage for hit in hits) < self.settings.min_coverage
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from index.errors import ArchiveQAError
 from qa.answer import Answer, Citation
-from qa.errors import ArchiveQAError
 from qa.retrieve import Filters
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.errors import ArchiveQAError
 from index.ingest import parse_files
 from qa.dates import parse_loose_date
-from qa.errors import ArchiveQAError
 from qa.settings import Settings
 
 
@@ -58,7 +58,7 @@ def bench_parse(source_dir: Path, files: int, settings: Settings) -> ParseBenchR
             source = sources[number % len(sources)]
             shutil.copyfile(source, workdir / f"{number:05d}_{source.name}")
         start = time.perf_counter()
-        report = parse_files([workdir], settings, progress=True)
+        report = parse_files([workdir], settings.read_options(), progress=True)
         seconds = time.perf_counter() - start
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -89,12 +89,12 @@ def _crud_on_milvus(
     milvus_settings = settings.model_copy(update={"store": "milvus", "index_dir": workdir})
     rss_before = current_rss_mb()
     start = time.perf_counter()
-    target = MilvusStore.connect(milvus_settings)
+    target = MilvusStore.connect(milvus_settings.store_options())
     target.commit(loaded.export())
     seconds = time.perf_counter() - start
     scores = score_crud(questions, build_retriever(target, embeddings, settings))
     uri = milvus_settings.milvus_uri_resolved
-    release(milvus_settings)
+    release(milvus_settings.store_options().milvus)
     return {
         "uri": uri,
         "passages": target.passage_count,
@@ -212,7 +212,7 @@ def bench_crud(
     try:
         data = IndexData(folder=workdir)
         start = time.perf_counter()
-        data.commit(plan_update(data, crud_issues(docs), embeddings, settings))
+        data.commit(plan_update(data, crud_issues(docs), embeddings, settings.chunk_options()))
         ingest_seconds = time.perf_counter() - start
         del data  # measure retrieval on the index as loaded from disk, not on a second copy
         size_mb = _size_mb(workdir)

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from index.errors import ArchiveQAError
 from index.store import IndexData, load_index
 from index.store_api import SourceUpdate
 from qa.bench import _read_jsonl, _size_mb, current_rss_mb, peak_rss_mb
-from qa.errors import ArchiveQAError
 from qa.retrieve import Filters, build_retriever
 from qa.settings import Settings
 
@@ -106,7 +106,7 @@ def bench_scale(
         if store == "milvus":
             from index.milvus_store import MilvusStore
 
-            target: Any = MilvusStore.connect(scaled)
+            target: Any = MilvusStore.connect(scaled.store_options())
         else:
             target = IndexData(folder=workdir)
         target.commit(update)
@@ -138,7 +138,7 @@ def bench_scale(
         if store == "milvus":
             from index.milvus_store import release
 
-            release(scaled)
+            release(scaled.store_options().milvus)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

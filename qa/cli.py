@@ -10,9 +10,9 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from index.errors import ArchiveQAError
 from index.ingest import IngestReport, ingest
-from index.stores import open_store, store_label
-from qa.errors import ArchiveQAError
+from index.stores import open_store
 from qa.settings import PROJECT_ROOT, get_settings
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     embeddings = load_embeddings(settings)
     report = ingest(
         [Path(p) for p in args.paths],
-        settings,
+        settings.index_options(),
         embeddings,
         rebuild=args.rebuild,
         action=f"archive-qa ingest {_name_paths(args.paths)}",
@@ -68,7 +68,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     )
     _print_report(report)
     print(
-        f"段落 {report.passage_count} 个（新向量化 {report.embedded} 个）；索引：{store_label(settings)}"
+        f"段落 {report.passage_count} 个（新向量化 {report.embedded} 个）；索引：{settings.store_options().label}"
     )
     return 1 if report.skipped else 0
 
@@ -77,7 +77,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from index.ingest import remove
 
     action = f"archive-qa remove {_name_paths(args.sources)}"
-    missing = remove(get_settings(), args.sources, action=action, wait=args.wait)
+    missing = remove(get_settings().store_options(), args.sources, action=action, wait=args.wait)
     removed = [name for name in args.sources if name not in missing]
     for name in removed:
         print(f"  ✓ 已删除 {name}")
@@ -326,7 +326,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.repair:
         from index.repair import repair_index
 
-        report = repair_index(settings, load_embeddings(settings), wait=args.wait)
+        report = repair_index(settings.index_options(), load_embeddings(settings), wait=args.wait)
         if report.problem is None:
             print(f"索引完好：{len(report.sources)} 个来源（{settings.index_dir}）")
             return 0
@@ -350,7 +350,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from index.migrate import migrate
 
-    report = migrate(get_settings(), args.to, wait=args.wait)
+    report = migrate(get_settings().store_options(), args.to, wait=args.wait)
     print(
         f"已从 {report.source} 迁移到 {report.target}：{report.sources} 期报纸、"
         f"{report.articles} 篇文章、{report.passages} 个段落，核对一致（{report.seconds} 秒）"
@@ -360,7 +360,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    data = open_store(get_settings())
+    data = open_store(get_settings().store_options())
     issues = [data.issues[name] for name in sorted(data.issues)]
     if args.json:
         json.dump({"sources": issues}, sys.stdout, ensure_ascii=False, indent=2)

@@ -15,6 +15,15 @@ from typing import Any
 DIGIT = re.compile(r"\d")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 CITATION_MARKER = re.compile(r"\[\d+(?:\]\[\d+)*\]")
+YES_NO = ["是", "否"]  # the self-check's two replies
+
+
+def yes_share(first_logprobs: dict[str, float]) -> float | None:
+    """P(是) / (P(是) + P(否)) from the first-token log-probabilities, or None."""
+    if not all(word in first_logprobs for word in YES_NO):
+        return None
+    yes, no = (math.exp(first_logprobs[word]) for word in YES_NO)
+    return yes / (yes + no) if yes + no > 0 else None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.settings import Settings
 
 log = logging.getLogger(__name__)

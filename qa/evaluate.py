@@ -13,10 +13,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from index.errors import ArchiveQAError
 from qa.answer import Answer, Answerer, format_passages
 from qa.citations import marker_numbers, support
 from qa.condense import condense
-from qa.errors import ArchiveQAError
 from qa.metrics import normalize
 from qa.retrieve import Hit, HybridRetriever
 

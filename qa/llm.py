@@ -7,7 +7,6 @@ Adding a backend is one branch in `make_chat_model`.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,7 +16,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
+from qa.confidence import YES_NO, yes_share
 from qa.llm_process import ModelProcess, Timeouts, shared_process
 from qa.llm_runtime import load_options
 from qa.llm_worker import WorkerConfig
@@ -35,23 +35,12 @@ LOOP_PIECE_CHARS = (5, 80)  # shortest and longest repeated piece looked for
 CONTEXT_TOKENS = {"condense": 1024}
 
 
-YES_NO = ["是", "否"]
-
-
 @runtime_checkable
 class SelfChecking(Protocol):
     """A chat model that can say how likely "是" is as the reply to a yes/no prompt (the
     local model, an OpenAI-compatible endpoint with logprobs, the tape models)."""
 
     def yes_probability(self, messages: list[BaseMessage]) -> float | None: ...
-
-
-def yes_share(first_logprobs: dict[str, float]) -> float | None:
-    """P(是) / (P(是) + P(否)) from the first-token log-probabilities, or None."""
-    if not all(word in first_logprobs for word in YES_NO):
-        return None
-    yes, no = (math.exp(first_logprobs[word]) for word in YES_NO)
-    return yes / (yes + no) if yes + no > 0 else None
 
 
 def message_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.llm_runtime import describe_exit, fix_for_exit
 from qa.llm_worker import WorkerConfig
 from qa.turns import TurnQueue

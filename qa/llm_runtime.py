@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.atomic_file import write_json_atomic
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 
 if TYPE_CHECKING:
     from qa.settings import Settings

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.llm_runtime import (
     LlamaOptions,
     candidate_options,

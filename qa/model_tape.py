@@ -23,7 +23,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, Field
 
 from index.atomic_file import write_bytes_atomic, write_text_atomic
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.llm import message_dicts
 
 # What a recorded reply keeps of the model's statistics: its confidence, not its timings.

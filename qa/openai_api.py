@@ -31,10 +31,10 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from index.errors import ArchiveQAError
 from qa.answer import Answer, AnswerEvent
 from qa.api_shapes import citation_json, parse_filters
 from qa.cite_style import citation_list
-from qa.errors import ArchiveQAError
 from qa.question import prepare_question
 from qa.retrieve import Filters
 from qa.service import ArchiveService

@@ -11,7 +11,7 @@ import logging
 from langchain_core.messages import BaseMessage
 from langchain_openai import ChatOpenAI
 
-from qa.llm import YES_NO, yes_share
+from qa.confidence import YES_NO, yes_share
 
 logger = logging.getLogger(__name__)
 

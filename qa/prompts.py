@@ -12,7 +12,7 @@ from pathlib import Path
 
 from langchain_core.prompts import ChatPromptTemplate
 
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.settings import PROJECT_ROOT
 
 PROMPT_DIR = PROJECT_ROOT / "prompts"

@@ -7,8 +7,8 @@ from functools import lru_cache
 
 from opencc import OpenCC
 
+from index.errors import ArchiveQAError
 from index.hostile import strip_hostile
-from qa.errors import ArchiveQAError
 
 
 @lru_cache(maxsize=1)
@@ -46,9 +46,7 @@ def prepare_question(raw: str | None, max_chars: int) -> PreparedQuestion:
     return PreparedQuestion(simplified, notices)
 
 
-def cjk_share(text: str) -> float:
-    """Share of Chinese characters among the letters of ``text`` (0 for English)."""
+def is_chinese(text: str) -> bool:
+    """At least half the letters of ``text`` are Chinese characters (no letters: not)."""
     letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return 0.0
-    return sum("\u4e00" <= ch <= "\u9fff" for ch in letters) / len(letters)
+    return bool(letters) and 2 * sum("\u4e00" <= ch <= "\u9fff" for ch in letters) >= len(letters)

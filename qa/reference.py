@@ -25,9 +25,9 @@ import numpy as np
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from index.errors import ArchiveQAError
 from index.load import load_file
 from qa.answer import Answer
-from qa.errors import ArchiveQAError
 from qa.prompts import chat_prompt
 from qa.settings import Settings
 from qa.verdict import is_refusal
@@ -54,7 +54,7 @@ def read_sources(source: Path, settings: Settings) -> dict[str, str]:
     if not source.is_dir():
         raise ArchiveQAError("参照管线需要一个文件夹或 docs.jsonl", source=str(source))
     return {
-        path.name: load_file(path, settings).text
+        path.name: load_file(path, settings.read_options()).text
         for path in sorted(source.rglob("*"))
         if path.is_file() and path.suffix.lower() in settings.supported_extensions
     }

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from index.atomic_file import write_text_atomic
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.report_charts import grouped_bars, histogram, precision_recall, reliability_diagram
 
 REPORT_NAME = "report.html"

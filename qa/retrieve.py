@@ -23,10 +23,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from index.chunk import Passage
+from index.errors import ArchiveQAError
 from index.store_api import Filters, PassageStore, StoredPassage
 from index.tokenize import tokenize
 from qa.dates import DateMention, find_dates
-from qa.errors import ArchiveQAError
 
 
 @dataclass
@@ -203,13 +203,13 @@ def open_retriever(settings: Any, **overrides: Any) -> HybridRetriever:
 
     Raises ArchiveQAError when the index is empty or was built with another model.
     """
-    from index.stores import open_store, store_label
+    from index.stores import open_store
     from qa.embed import load_embeddings
 
-    data = open_store(settings)
+    data = open_store(settings.store_options())
     if not data.passage_count:
         raise ArchiveQAError(
-            "索引为空，请先导入：archive-qa ingest seeds/", source=store_label(settings)
+            "索引为空，请先导入：archive-qa ingest seeds/", source=settings.store_options().label
         )
     embeddings = load_embeddings(settings)
     data.check_model(embeddings.model_id)

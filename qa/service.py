@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.errors import ArchiveQAError
 from index.ingest import IngestReport, collect_files, ingest, remove
 from index.store import IndexData
 from index.store_api import PassageStore
-from index.stores import open_store, store_label
+from index.stores import open_store
 from qa.answer import (
     Answer,
     Answerer,
@@ -31,7 +32,6 @@ from qa.answer import (
     issue_label,
 )
 from qa.embed import load_embeddings
-from qa.errors import ArchiveQAError
 from qa.retrieve import Filters, build_retriever
 from qa.settings import Settings
 
@@ -108,7 +108,7 @@ class ArchiveService:
         self.index_problem = index_problem
         self.embeddings = embeddings if embeddings is not None else load_embeddings(settings)
         self._lock = threading.Lock()  # one writer at a time (ingest, delete)
-        data = data if data is not None else open_store(settings)
+        data = data if data is not None else open_store(settings.store_options())
         data.check_model(self.embeddings.model_id)
         self.answerer: Answerer = build_answerer(
             settings, backend, build_retriever(data, self.embeddings, settings)
@@ -214,7 +214,7 @@ class ArchiveService:
             first_start = f"索引不可用：{self.index_problem} ｜ " + first_start
         return (
             f"{first_start}回答：{backend} ｜ 索引：{len(data.issues)} 期报纸、{data.article_count} 篇文章、"
-            f"{data.passage_count} 个段落（{store_label(self.settings)}） ｜ "
+            f"{data.passage_count} 个段落（{self.settings.store_options().label}） ｜ "
             f"向量模型：{self.embeddings.model_id}"
         )
 
@@ -231,7 +231,11 @@ class ArchiveService:
             stored.append(target)
         with self._lock:
             report = ingest(
-                stored, self.settings, self.embeddings, progress=progress, action=WEB_UPLOAD
+                stored,
+                self.settings.index_options(),
+                self.embeddings,
+                progress=progress,
+                action=WEB_UPLOAD,
             )
             self._reload()
         return report
@@ -239,7 +243,7 @@ class ArchiveService:
     def remove(self, names: list[str]) -> list[str]:
         """Delete sources from every part of the index; returns the names not found."""
         with self._lock:
-            missing = remove(self.settings, names, action=WEB_REMOVE)
+            missing = remove(self.settings.store_options(), names, action=WEB_REMOVE)
             if len(missing) < len(set(names)):
                 self._reload()
         return missing
@@ -265,7 +269,11 @@ class ArchiveService:
                 batch = files[start : start + step]
                 with self._lock:
                     report = ingest(
-                        batch, self.settings, self.embeddings, progress=False, action=WEB_FIRST
+                        batch,
+                        self.settings.index_options(),
+                        self.embeddings,
+                        progress=False,
+                        action=WEB_FIRST,
                     )
                     self._reload()
                 for name, reason in report.skipped:
@@ -289,7 +297,7 @@ class ArchiveService:
             self.warmed.set()
 
     def _reload(self) -> None:
-        data = open_store(self.settings)
+        data = open_store(self.settings.store_options())
         data.check_model(self.embeddings.model_id)
         self.answerer.retriever = build_retriever(data, self.embeddings, self.settings)
 
@@ -301,7 +309,7 @@ def open_service(
     before returning, or with ``background`` while the service already answers."""
     embeddings = load_embeddings(settings)
     try:
-        data = open_store(settings)
+        data = open_store(settings.store_options())
         data.check_model(embeddings.model_id)
     except ArchiveQAError as exc:
         if not background:
@@ -317,6 +325,6 @@ def open_service(
             service.index_in_background(seeds)
             return service
         print(f"首次启动：正在为 {seeds} 建立索引……", flush=True)
-        ingest([seeds], settings, embeddings, progress=True)
-        data = open_store(settings)
+        ingest([seeds], settings.index_options(), embeddings, progress=True)
+        data = open_store(settings.store_options())
     return ArchiveService(settings, backend, embeddings, data)

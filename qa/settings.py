@@ -23,6 +23,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from index.options import (
+    ChunkOptions,
+    IndexOptions,
+    MilvusAddress,
+    ReadOptions,
+    StoreOptions,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -283,6 +291,34 @@ class Settings(BaseSettings):
         uri = self.milvus_uri_resolved
         password = urlsplit(uri).password if "://" in uri else None
         return uri.replace(f":{password}@", ":***@") if password else uri
+
+    def read_options(self) -> ReadOptions:
+        return ReadOptions(
+            max_file_mb=self.max_file_mb,
+            supported_extensions=self.supported_extensions,
+            min_pdf_chars_per_page=self.min_pdf_chars_per_page,
+            known_papers=self.known_papers,
+            heading_max_chars=self.heading_max_chars,
+            intertitle_min_cohesion=self.intertitle_min_cohesion,
+        )
+
+    def chunk_options(self) -> ChunkOptions:
+        return ChunkOptions(self.chunk_size, self.chunk_overlap, self.bm25_k1, self.bm25_b)
+
+    def store_options(self) -> StoreOptions:
+        token = self.milvus_token.get_secret_value() if self.milvus_token else ""
+        milvus = MilvusAddress(
+            uri=self.milvus_uri_resolved,
+            shown=self.milvus_uri_shown,
+            token=token,
+            collection=self.milvus_collection,
+            timeout_s=self.milvus_timeout_s,
+        )
+        return StoreOptions(self.store, self.index_dir, milvus, (self.bm25_k1, self.bm25_b))
+
+    def index_options(self) -> IndexOptions:
+        """What the index layer needs of these settings (`index.options`)."""
+        return IndexOptions(self.read_options(), self.chunk_options(), self.store_options())
 
     @classmethod
     def settings_customise_sources(

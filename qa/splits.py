@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from index.atomic_file import write_text_atomic
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.settings import PROJECT_ROOT
 
 SPLITS_FILE = PROJECT_ROOT / "eval" / "splits.json"

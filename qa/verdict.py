@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from index.errors import ArchiveQAError
 from qa.asked import (
     NUMBER,
     QUESTION_WORD,
@@ -48,7 +49,6 @@ from qa.citations import CheckedSentence, best_quote, content, split_sentences
 from qa.confidence import ModelConfidence
 from qa.context import weighted_coverage
 from qa.dates import annotate_relative_years
-from qa.errors import ArchiveQAError
 from qa.metrics import normalize
 from qa.prompts import refusal_phrase
 

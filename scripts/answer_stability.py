@@ -53,7 +53,7 @@ def outcome(answer, expected: str | None) -> bool:
 
 
 def index_of(folder: Path, settings: Settings, embeddings):
-    ingest([folder], settings, embeddings, progress=False)
+    ingest([folder], settings.index_options(), embeddings, progress=False)
     return build_retriever(load_index(settings.index_dir), embeddings, settings)
 
 

@@ -18,12 +18,12 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
+from index.errors import ArchiveQAError
 from index.ingest import ingest
 from index.store import load_index
 from qa.answer import Answerer, format_passages
 from qa.condense import condense, rule_based
 from qa.context import ContextPassage
-from qa.errors import ArchiveQAError
 from qa.llm import loop_cut
 from qa.prompts import chat_prompt, refusal_text
 from qa.retrieve import build_retriever
@@ -61,7 +61,7 @@ def reply(text: str) -> RecordingModel:
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory: pytest.TempPathFactory):
     settings = Settings(index_dir=tmp_path_factory.mktemp("idx"))
-    ingest([SEEDS], settings, FAKE, progress=False)
+    ingest([SEEDS], settings.index_options(), FAKE, progress=False)
     return build_retriever(load_index(settings.index_dir), FAKE, settings)
 
 

@@ -34,7 +34,7 @@ INJECTION_ISSUE = """临江报
 
 
 def _index(settings: Settings, folder: Path, embeddings):
-    ingest([folder], settings, embeddings, progress=False)
+    ingest([folder], settings.index_options(), embeddings, progress=False)
     return build_retriever(load_index(settings.index_dir), embeddings, settings)
 
 

@@ -15,7 +15,10 @@ from tests.conftest import DATA
 def test_scaled_update_repeats_passages_as_distinct_sources(tmp_path) -> None:
     settings = Settings(index_dir=tmp_path / "index")
     ingest(
-        [DATA / "sample_issue.txt"], settings, DeterministicFakeEmbedding(size=8), progress=False
+        [DATA / "sample_issue.txt"],
+        settings.index_options(),
+        DeterministicFakeEmbedding(size=8),
+        progress=False,
     )
     base = load_index(settings.index_dir)
     base.vectors = base.vectors / np.linalg.norm(base.vectors, axis=1, keepdims=True)

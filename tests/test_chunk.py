@@ -7,7 +7,7 @@ from tests.conftest import SEEDS
 
 
 def _issue(name: str = "000_5f1999aa854af018.txt") -> dict:
-    return parse_issue(SEEDS / name, Settings()).to_dict()
+    return parse_issue(SEEDS / name, Settings().read_options()).to_dict()
 
 
 def test_passages_stay_inside_their_article_and_spans_point_back() -> None:

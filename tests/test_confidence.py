@@ -16,8 +16,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from qa.confidence import ModelConfidence
-from qa.llm import yes_share
+from qa.confidence import ModelConfidence, yes_share
 from qa.llm_worker import TokenConfidence
 from qa.model_tape import RecordingChatModel, ReplayChatModel, Tape
 

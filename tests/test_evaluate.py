@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.evaluate import (
     QuestionResult,
     compare_runs,

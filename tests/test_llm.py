@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
+from index.errors import ArchiveQAError
 from index.ingest import ingest
 from index.store import load_index
 from qa.answer import build_answerer
-from qa.errors import ArchiveQAError
 from qa.llm import make_chat_model
 from qa.retrieve import build_retriever
 from qa.settings import Settings
@@ -28,7 +28,7 @@ SECRET = "sk-test-secret-123456"
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory: pytest.TempPathFactory):
     settings = Settings(index_dir=tmp_path_factory.mktemp("idx"))
-    ingest([SEEDS], settings, FAKE, progress=False)
+    ingest([SEEDS], settings.index_options(), FAKE, progress=False)
     return build_retriever(load_index(settings.index_dir), FAKE, settings)
 
 

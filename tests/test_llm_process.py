@@ -138,7 +138,7 @@ def test_turns_are_taken_in_order_and_show_how_many_are_ahead() -> None:
 def indexed(tmp_path_factory: pytest.TempPathFactory):
     fake = DeterministicFakeEmbedding(size=16)
     settings = Settings(index_dir=tmp_path_factory.mktemp("idx"))
-    ingest([SEEDS], settings, fake, progress=False)
+    ingest([SEEDS], settings.index_options(), fake, progress=False)
     return build_retriever(load_index(settings.index_dir), fake, settings), settings
 
 

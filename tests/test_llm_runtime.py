@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from index.errors import ArchiveQAError
 from index.ingest import ingest
 from index.store import load_index
-from qa.errors import ArchiveQAError
 from qa.llm import make_chat_model
 from qa.llm_runtime import (
     LlamaOptions,
@@ -132,7 +132,7 @@ def test_after_a_failed_self_check_the_app_answers_extractively_and_says_why(
     failed_setup: Settings,
 ) -> None:
     fake = NamedFakeEmbedding(size=16)
-    ingest([SEEDS], failed_setup, fake, progress=False)
+    ingest([SEEDS], failed_setup.index_options(), fake, progress=False)
     service = ArchiveService(failed_setup, embeddings=fake, data=load_index(failed_setup.index_dir))
     status = service.status()
     assert status.startswith("回答：摘录式：语言模型不可用（安装自检发现") and "自检超时" in status

@@ -7,8 +7,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from index.errors import ArchiveQAError
 from index.load import decode_bytes, html_to_text, load_file
-from qa.errors import ArchiveQAError
 from qa.settings import Settings
 from tests.conftest import DATA
 
@@ -26,18 +26,18 @@ EXPECTED_SNIPPET = "临江区召开老旧小区改造"
     ],
 )
 def test_text_encodings_are_detected(name: str, encoding: str, settings: Settings) -> None:
-    loaded = load_file(DATA / name, settings)
+    loaded = load_file(DATA / name, settings.read_options())
     assert loaded.encoding == encoding
     assert EXPECTED_SNIPPET in loaded.text
     assert "\ufeff" not in loaded.text
 
 
 def test_gb18030_only_character_survives(settings: Settings) -> None:
-    assert "樟树㐀" in load_file(DATA / "sample_gb18030.txt", settings).text
+    assert "樟树㐀" in load_file(DATA / "sample_gb18030.txt", settings.read_options()).text
 
 
 def test_html_keeps_text_and_drops_scripts_and_styles(settings: Settings) -> None:
-    loaded = load_file(DATA / "sample.html", settings)
+    loaded = load_file(DATA / "sample.html", settings.read_options())
     assert loaded.file_format == "html"
     assert EXPECTED_SNIPPET in loaded.text
     assert "脚本" not in loaded.text and "color:red" not in loaded.text
@@ -70,7 +70,7 @@ def test_pdf_text_layer_is_read_per_page(tmp_path: Path, settings: Settings) -> 
             ["第二版内容：春季植树活动在滨江公园举行。"],
         ],
     )
-    loaded = load_file(path, settings)
+    loaded = load_file(path, settings.read_options())
     assert loaded.file_format == "pdf"
     assert len(loaded.pages) == 2
     assert "第一版内容" in loaded.pages[0] and "第二版内容" in loaded.pages[1]
@@ -83,14 +83,14 @@ def test_pdf_without_text_layer_is_refused(tmp_path: Path, settings: Settings) -
     pdf.showPage()
     pdf.save()
     with pytest.raises(ArchiveQAError, match="没有文字层"):
-        load_file(path, settings)
+        load_file(path, settings.read_options())
 
 
 def test_corrupt_pdf_is_refused(tmp_path: Path, settings: Settings) -> None:
     path = tmp_path / "broken.pdf"
     path.write_bytes(b"%PDF-1.4\n this is not really a pdf")
     with pytest.raises(ArchiveQAError, match="PDF"):
-        load_file(path, settings)
+        load_file(path, settings.read_options())
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_corrupt_pdf_is_refused(tmp_path: Path, settings: Settings) -> None:
 )
 def test_bad_files_name_the_cause(name: str, cause: str, settings: Settings) -> None:
     with pytest.raises(ArchiveQAError, match=cause) as info:
-        load_file(DATA / name, settings)
+        load_file(DATA / name, settings.read_options())
     assert name in str(info.value)
 
 
@@ -112,7 +112,7 @@ def test_file_over_size_limit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "huge.txt"
     path.write_text("新闻" * 400_000, encoding="utf-8")  # 2.4 MB
     with pytest.raises(ArchiveQAError, match="文件过大"):
-        load_file(path, Settings(max_file_mb=1))
+        load_file(path, Settings(max_file_mb=1).read_options())
 
 
 def test_undecodable_bytes_are_refused() -> None:
@@ -126,7 +126,7 @@ def test_a_few_damaged_utf8_bytes_keep_the_text(tmp_path: Path, settings: Settin
     path = tmp_path / "damaged.txt"
     raw = text.encode("utf-8")
     path.write_bytes(raw[:12] + b"\xff\xfe" + raw[12:])
-    loaded = load_file(path, settings)
+    loaded = load_file(path, settings.read_options())
     assert "年底前完成改造" in loaded.text and "损坏字节已替换" in loaded.encoding
 
 
@@ -134,4 +134,4 @@ def test_mostly_damaged_bytes_are_still_refused(tmp_path: Path, settings: Settin
     path = tmp_path / "junk.txt"
     path.write_bytes(bytes(range(0x80, 0x100)) * 40)
     with pytest.raises(ArchiveQAError):
-        load_file(path, settings)
+        load_file(path, settings.read_options())

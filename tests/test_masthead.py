@@ -18,14 +18,14 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_seed_mastheads(name: str, settings: Settings) -> None:
-    issue = parse_issue(SEEDS / name, settings)
+    issue = parse_issue(SEEDS / name, settings.read_options())
     meta = issue.meta
     assert (meta.paper, meta.date, meta.issue_no, meta.total_issue_no) == EXPECTED[name]
     assert meta.date_inferred is False
 
 
 def test_issue_without_masthead_is_not_invented(settings: Settings) -> None:
-    meta = parse_issue(SEEDS / "001_113e799c9f3168ec.txt", settings).meta
+    meta = parse_issue(SEEDS / "001_113e799c9f3168ec.txt", settings.read_options()).meta
     # No masthead and no full date in the text: paper and date stay unknown.
     assert meta.paper is None
     assert meta.date is None and meta.date_inferred is False
@@ -76,5 +76,5 @@ def test_inferred_date_is_marked(tmp_path, settings: Settings) -> None:
         "区里召开推进会\n\n本报讯(记者 王小明)3月6日上午，区里召开推进会，部署全年工作。\n",
         encoding="utf-8",
     )
-    meta = parse_issue(path, settings).meta
+    meta = parse_issue(path, settings.read_options()).meta
     assert meta.date == "2023-03-08" and meta.date_inferred is True

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.model_setup import (
     GGUF_SIZE,
     _dequantize_q4_0,

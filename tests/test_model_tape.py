@@ -8,7 +8,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.model_tape import RecordingChatModel, ReplayChatModel, Tape
 
 

@@ -187,8 +187,8 @@ def test_page_and_api_share_one_server(served) -> None:
 def test_a_failure_after_the_stream_started_is_an_error_event() -> None:
     """The index breaks while a streamed answer is on its way: the client gets an error
     event it raises, then [DONE]; nothing is left hanging."""
+    from index.errors import ArchiveQAError
     from qa.answer import AnswerEvent
-    from qa.errors import ArchiveQAError
     from qa.openai_api import ChatRequest, CompletionIds, stream_chunks
     from qa.retrieve import Filters
 

@@ -26,7 +26,7 @@ PROSE_WITH_PAGE = (
 def test_a_headline_less_paragraph_is_one_article(tmp_path: Path, text: str) -> None:
     path = tmp_path / "plain.txt"
     path.write_text(text, encoding="utf-8")
-    issue = parse_issue(path, Settings())
+    issue = parse_issue(path, Settings().read_options())
     assert len(issue.articles) == 1
     article = issue.articles[0]
     assert article.title_inferred and article.title
@@ -36,7 +36,7 @@ def test_a_headline_less_paragraph_is_one_article(tmp_path: Path, text: str) -> 
 def test_a_dated_paragraph_still_dates_the_issue(tmp_path: Path) -> None:
     path = tmp_path / "plain.txt"
     path.write_text(DATED_PARAGRAPH, encoding="utf-8")
-    meta = parse_issue(path, Settings()).meta
+    meta = parse_issue(path, Settings().read_options()).meta
     assert meta.date == "2023-08-12" and meta.date_inferred
 
 
@@ -51,4 +51,4 @@ def test_every_crud_document_as_a_plain_file_is_one_article(
         doc = json.loads(line)
         path = tmp_path / f"{doc['id']}.txt"
         path.write_text(" ".join(doc["text"].splitlines()), encoding="utf-8")
-        assert len(parse_issue(path, settings).articles) == 1, doc["id"]
+        assert len(parse_issue(path, settings.read_options()).articles) == 1, doc["id"]

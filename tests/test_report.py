@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from index.errors import ArchiveQAError
 from qa.answer import Answer, Citation
 from qa.citations import CheckedSentence
-from qa.errors import ArchiveQAError
 from qa.evaluate import QuestionResult, check_answer_against, summarize, write_run
 from qa.report import (
     REPORT_NAME,

@@ -31,8 +31,8 @@ def seeds_index(tmp_path_factory: pytest.TempPathFactory, real_embeddings) -> Se
     """The seeds embedded once into the FAISS folder, and copied (not re-embedded) into
     Milvus Lite beside it."""
     settings = Settings(index_dir=tmp_path_factory.mktemp("public") / "index")
-    ingest([SEEDS], settings, real_embeddings, progress=False)
-    migrate(settings, "milvus")
+    ingest([SEEDS], settings.index_options(), real_embeddings, progress=False)
+    migrate(settings.store_options(), "milvus")
     return settings
 
 
@@ -42,7 +42,7 @@ def test_public_set_retrieval(
     seeds_index: Settings, shared_dir: Path, real_embeddings, store: str
 ) -> None:
     settings = seeds_index.model_copy(update={"store": store})
-    retriever = build_retriever(open_store(settings), real_embeddings, settings)
+    retriever = build_retriever(open_store(settings.store_options()), real_embeddings, settings)
     questions = evaluate.load_test_set(shared_dir / "eval" / "public.jsonl")
     summary = evaluate.summarize(evaluate.evaluate_retrieval(questions, retriever, progress=False))
     assert summary["n"] == 27

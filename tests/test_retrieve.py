@@ -24,8 +24,8 @@ def settings(request, tmp_path) -> Settings:
 
 @pytest.fixture
 def index(settings: Settings):
-    ingest([SEEDS, DATA / "sample_issue.txt"], settings, FAKE, progress=False)
-    return open_store(settings)
+    ingest([SEEDS, DATA / "sample_issue.txt"], settings.index_options(), FAKE, progress=False)
+    return open_store(settings.store_options())
 
 
 def test_bm25_finds_the_passage_with_the_rare_words(index, settings: Settings) -> None:
@@ -82,8 +82,8 @@ def test_an_issue_of_unknown_date_stays_in_a_years_search(index, settings: Setti
 def test_removed_source_is_never_returned(index, settings: Settings) -> None:
     name = "000_5f1999aa854af018.txt"
     before = index.source_passage_counts()
-    assert remove(settings, [name]) == []
-    reloaded = open_store(settings)
+    assert remove(settings.store_options(), [name]) == []
+    reloaded = open_store(settings.store_options())
     retriever = build_retriever(reloaded, FAKE, settings, k=50)
     for query in ("往来酒店", "瓜山未来社区", "中国人民警察节", "2021年1月"):
         assert all(h.passage.source_file != name for h in retriever.search(query).hits)
@@ -97,8 +97,8 @@ def test_reingesting_a_changed_file_replaces_its_passages(index, settings, tmp_p
     text = (DATA / "sample_issue.txt").read_text(encoding="utf-8")
     edited.write_text(text.replace("雨污分流", "归来客栈"), encoding="utf-8")
     others = {k: v for k, v in index.source_passage_counts().items() if k != edited.name}
-    ingest([edited], settings, FAKE, progress=False)
-    store = open_store(settings)
+    ingest([edited], settings.index_options(), FAKE, progress=False)
+    store = open_store(settings.store_options())
     retriever = build_retriever(store, FAKE, settings, k=50, mode="bm25")
     assert not [h for h in retriever.search("雨污分流").hits if "雨污分流" in h.passage.text]
     assert "归来客栈" in retriever.search("归来客栈").hits[0].passage.text
@@ -108,11 +108,11 @@ def test_reingesting_a_changed_file_replaces_its_passages(index, settings, tmp_p
 
 
 def test_unknown_source_is_reported(index, settings: Settings) -> None:
-    assert remove(settings, ["nope.txt"]) == ["nope.txt"]
+    assert remove(settings.store_options(), ["nope.txt"]) == ["nope.txt"]
 
 
 def test_empty_index_and_empty_query(settings: Settings) -> None:
-    empty = build_retriever(open_store(settings), FAKE, settings)
+    empty = build_retriever(open_store(settings.store_options()), FAKE, settings)
     assert empty.search("任何问题").hits == []
 
 

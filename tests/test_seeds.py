@@ -46,7 +46,10 @@ ARTICLE_COUNTS = {
 @pytest.fixture(scope="module")
 def issues() -> dict[str, Issue]:
     settings = Settings()
-    return {path.name: parse_issue(path, settings) for path in sorted(SEEDS.glob("*.txt"))}
+    return {
+        path.name: parse_issue(path, settings.read_options())
+        for path in sorted(SEEDS.glob("*.txt"))
+    }
 
 
 @pytest.mark.parametrize("name", sorted(HEADLINES))

@@ -18,7 +18,7 @@ def _segment(text: str):
 
 
 def test_fixture_issue_structure(settings: Settings) -> None:
-    issue = parse_issue(DATA / "sample_issue.txt", settings)
+    issue = parse_issue(DATA / "sample_issue.txt", settings.read_options())
     first, second = issue.articles
     assert first.title == "临江区启动老旧小区改造三年行动 今年计划完成改造小区42个"
     assert first.byline == "本报讯(记者 王小明 通讯员 李华)"
@@ -37,8 +37,8 @@ def test_fixture_issue_structure(settings: Settings) -> None:
 
 
 def test_article_ids_are_stable_and_spans_point_into_cleaned_text(settings: Settings) -> None:
-    one = parse_issue(DATA / "sample_issue.txt", settings)
-    two = parse_issue(DATA / "sample_issue.txt", settings)
+    one = parse_issue(DATA / "sample_issue.txt", settings.read_options())
+    two = parse_issue(DATA / "sample_issue.txt", settings.read_options())
     assert [a.id for a in one.articles] == [a.id for a in two.articles]
     assert len({a.id for a in one.articles}) == len(one.articles)
     for article in one.articles:
@@ -106,7 +106,7 @@ def test_editor_note_introduces_the_next_article() -> None:
 
 
 def test_every_article_carries_issue_metadata(settings: Settings) -> None:
-    issue = parse_issue(DATA / "sample_issue.txt", settings)
+    issue = parse_issue(DATA / "sample_issue.txt", settings.read_options())
     for article in issue.articles:
         assert (article.paper, article.date, article.issue_no, article.total_issue_no) == (
             "临江报",
@@ -126,9 +126,9 @@ def test_segment_handles_no_lines() -> None:
 def test_empty_after_cleaning_is_an_error(tmp_path: Path, settings: Settings) -> None:
     import pytest
 
-    from qa.errors import ArchiveQAError
+    from index.errors import ArchiveQAError
 
     path = tmp_path / "furniture.txt"
     path.write_text("http://www.example.com\n新闻热线：12345678\n", encoding="utf-8")
     with pytest.raises(ArchiveQAError, match="没有找到任何文章"):
-        parse_issue(path, settings)
+        parse_issue(path, settings.read_options())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import ArchiveQAError
+from index.errors import ArchiveQAError
 from qa.evaluate import load_test_set
 from qa.metrics import normalize
 from qa.splits import PARTS, assign, read_splits, select, stratified_sample

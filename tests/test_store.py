@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
+from index.errors import ArchiveQAError
 from index.ingest import ingest
 from index.store import MANIFEST, SCHEMA_VERSION, IndexData, load_index, save_index
-from qa.errors import ArchiveQAError
 from qa.settings import Settings
 from tests.conftest import DATA, SEEDS
 
@@ -17,7 +17,7 @@ FAKE = DeterministicFakeEmbedding(size=16)
 
 
 def test_ingest_then_load_round_trip(settings: Settings) -> None:
-    report = ingest([SEEDS], settings, FAKE, progress=False)
+    report = ingest([SEEDS], settings.index_options(), FAKE, progress=False)
     assert len(report.issues) == 5 and not report.skipped
     data = load_index(settings.index_dir)
     assert set(data.issues) == {p.name for p in SEEDS.glob("*.txt")}
@@ -35,24 +35,26 @@ def test_ingest_then_load_round_trip(settings: Settings) -> None:
 
 
 def test_reingest_replaces_instead_of_duplicating(settings: Settings, tmp_path: Path) -> None:
-    ingest([SEEDS], settings, FAKE, progress=False)
+    ingest([SEEDS], settings.index_options(), FAKE, progress=False)
     before = load_index(settings.index_dir).article_count
-    ingest([SEEDS / "000_5f1999aa854af018.txt"], settings, FAKE, progress=False)
+    ingest([SEEDS / "000_5f1999aa854af018.txt"], settings.index_options(), FAKE, progress=False)
     after = load_index(settings.index_dir)
     assert after.article_count == before
     assert len(list(settings.index_dir.glob("gen-*"))) == 1  # old generations cleaned up
 
 
 def test_rebuild_starts_over(settings: Settings) -> None:
-    ingest([SEEDS], settings, FAKE, progress=False)
-    ingest([DATA / "sample_issue.txt"], settings, FAKE, rebuild=True, progress=False)
+    ingest([SEEDS], settings.index_options(), FAKE, progress=False)
+    ingest(
+        [DATA / "sample_issue.txt"], settings.index_options(), FAKE, rebuild=True, progress=False
+    )
     assert set(load_index(settings.index_dir).issues) == {"sample_issue.txt"}
 
 
 def test_crash_while_writing_leaves_previous_index_loadable(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ingest([SEEDS], settings, FAKE, progress=False)
+    ingest([SEEDS], settings.index_options(), FAKE, progress=False)
     before = load_index(settings.index_dir)
 
     real_replace = os.replace
@@ -64,13 +66,13 @@ def test_crash_while_writing_leaves_previous_index_loadable(
 
     monkeypatch.setattr(os, "replace", crash_on_manifest)
     with pytest.raises(OSError):
-        ingest([DATA / "sample_issue.txt"], settings, FAKE, progress=False)
+        ingest([DATA / "sample_issue.txt"], settings.index_options(), FAKE, progress=False)
     monkeypatch.undo()
     after = load_index(settings.index_dir)
     assert set(after.issues) == set(before.issues)
     assert not list(settings.index_dir.glob(".manifest.json.*"))  # no temp file left behind
     # and the next write still works
-    ingest([DATA / "sample_issue.txt"], settings, FAKE, progress=False)
+    ingest([DATA / "sample_issue.txt"], settings.index_options(), FAKE, progress=False)
     assert "sample_issue.txt" in load_index(settings.index_dir).issues
 
 
@@ -92,7 +94,7 @@ def test_other_schema_version_is_a_clear_error(settings: Settings) -> None:
 
 
 def test_missing_data_files_are_a_clear_error(settings: Settings) -> None:
-    ingest([SEEDS], settings, FAKE, progress=False)
+    ingest([SEEDS], settings.index_options(), FAKE, progress=False)
     for generation in settings.index_dir.glob("gen-*"):
         (generation / "passages.jsonl").unlink()
     with pytest.raises(ArchiveQAError, match=r"缺失：passages.jsonl.*check --repair"):
@@ -101,7 +103,7 @@ def test_missing_data_files_are_a_clear_error(settings: Settings) -> None:
 
 def test_an_altered_vector_file_is_refused(settings: Settings) -> None:
     """FAISS reads altered vectors without complaint; the manifest's checksums do not."""
-    ingest([SEEDS], settings, FAKE, progress=False)
+    ingest([SEEDS], settings.index_options(), FAKE, progress=False)
     (vectors,) = settings.index_dir.glob("gen-*/vectors.faiss")
     data = bytearray(vectors.read_bytes())
     data[-100] ^= 0xFF
@@ -115,27 +117,34 @@ def test_absent_index_is_empty(settings: Settings) -> None:
 
 
 def test_reingest_and_rebuild_reuse_vectors(settings: Settings) -> None:
-    first = ingest([SEEDS], settings, FAKE, progress=False)
+    first = ingest([SEEDS], settings.index_options(), FAKE, progress=False)
     assert first.embedded == first.passage_count > 0
-    again = ingest([SEEDS / "003_e8fc69560c1c029f.txt"], settings, FAKE, progress=False)
+    again = ingest(
+        [SEEDS / "003_e8fc69560c1c029f.txt"], settings.index_options(), FAKE, progress=False
+    )
     assert again.embedded == 0  # same text, same model: vectors come from the index
-    rebuilt = ingest([SEEDS], settings, FAKE, rebuild=True, progress=False)
+    rebuilt = ingest([SEEDS], settings.index_options(), FAKE, rebuild=True, progress=False)
     assert rebuilt.embedded == 0
     assert len(load_index(settings.index_dir).passages) == first.passage_count
 
 
 def test_other_embedding_model_is_refused(settings: Settings) -> None:
-    ingest([SEEDS / "003_e8fc69560c1c029f.txt"], settings, FAKE, progress=False)
+    ingest([SEEDS / "003_e8fc69560c1c029f.txt"], settings.index_options(), FAKE, progress=False)
 
     class OtherModel(DeterministicFakeEmbedding):
         pass
 
     with pytest.raises(ArchiveQAError, match="嵌入模型"):
-        ingest([SEEDS / "000_5f1999aa854af018.txt"], settings, OtherModel(size=16), progress=False)
+        ingest(
+            [SEEDS / "000_5f1999aa854af018.txt"],
+            settings.index_options(),
+            OtherModel(size=16),
+            progress=False,
+        )
     # a rebuild with the new model is the fix
     ingest(
         [SEEDS / "000_5f1999aa854af018.txt"],
-        settings,
+        settings.index_options(),
         OtherModel(size=16),
         rebuild=True,
         progress=False,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from index.errors import ArchiveQAError
 from index.tokenize import tokenize
 from qa.citations import check_answer
-from qa.errors import ArchiveQAError
 from qa.verdict import (
     FEATURES,
     GROUPS,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from index.errors import ArchiveQAError
 from index.store import MANIFEST
 from index.writer_lock import LOCK_FILE, read_note, writer_lock
-from qa.errors import ArchiveQAError
 from tests.conftest import hold_lock
 
 

@@ -11,8 +11,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from index.errors import ArchiveQAError
 from index.ingest import ingest
-from qa.errors import ArchiveQAError
 from qa.reliability.report import Row
 from qa.reliability.scratch import Scratch, run_cli, start_app, stop_app
 from qa.service import ArchiveService
@@ -167,7 +167,7 @@ def _file_rows(scratch: Scratch, base: Path) -> list[Row]:
             rows.append(Row("坏输入·导入", case, f"文件系统拒绝此文件名：{exc.strerror}", True))
             continue
         try:
-            report = ingest([path], settings, scratch.embeddings, progress=False)
+            report = ingest([path], settings.index_options(), scratch.embeddings, progress=False)
             if report.issues:
                 outcome = f"已导入：{len(report.issues[0].articles)} 篇文章"
                 ok = indexable
@@ -188,7 +188,12 @@ def _file_rows(scratch: Scratch, base: Path) -> list[Row]:
 
 
 def _missing_path_row(settings, scratch: Scratch) -> Row:
-    report = ingest([scratch.root / "no-such-folder"], settings, scratch.embeddings, progress=False)
+    report = ingest(
+        [scratch.root / "no-such-folder"],
+        settings.index_options(),
+        scratch.embeddings,
+        progress=False,
+    )
     reason = report.skipped[0][1] if report.skipped else "（未报告）"
     return Row("坏输入·导入", "路径不存在", f"跳过：{reason}", bool(report.skipped))
 

@@ -73,7 +73,7 @@ def corrupt_rows(scratch: Scratch, base: Path, quick: bool) -> list[Row]:
         code, printed = run_cli(["ask", QUESTION, "--llm", "none"], index_dir)
         message = printed.strip().splitlines()[-1] if printed.strip() else ""
         clear = code != 0 and "Traceback" not in printed and any(c in message for c in FIX_COMMANDS)
-        report = repair_index(scratch.settings_for(index_dir), scratch.embeddings)
+        report = repair_index(scratch.settings_for(index_dir).index_options(), scratch.embeddings)
         restored = scratch.state(index_dir)
         complete = restored.sources == expected.sources
         outcome = f"命令行：{message[:160]}；修复后 {restored.describe()}"

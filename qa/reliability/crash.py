@@ -117,9 +117,11 @@ def _judge(
     # The next write must not trip over what the killed one left.
     settings = scratch.settings_for(index_dir)
     if len(after.sources) > len(before.sources):
-        ingest(scratch.extra, settings, scratch.embeddings, progress=False)
+        ingest(scratch.extra, settings.index_options(), scratch.embeddings, progress=False)
     else:
-        remove(settings, [name for name in before.sources if name not in after.sources])
+        remove(
+            settings.store_options(), [name for name in before.sources if name not in after.sources]
+        )
     leftovers = [p.name for pattern in LEFTOVER_PATTERNS for p in index_dir.glob(pattern)]
     resumed = safe_state(scratch, index_dir)
     if resumed != after or leftovers or len(list(index_dir.glob("gen-*"))) != 1:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
+from index.errors import ArchiveQAError
 from index.ingest import ingest
 from index.store import load_index
 from qa.cards import render_answer
 from qa.citations import split_sentences
-from qa.errors import ArchiveQAError
 from qa.prompts import read_sections
 from qa.reliability.report import Row
 from qa.reliability.scratch import Scratch
@@ -90,7 +90,7 @@ def hostile_rows(scratch: Scratch, base: Path, quick: bool = False) -> list[Row]
     settings = scratch.settings_for(index_dir).model_copy(update={"llm": "local"})
     issue = scratch.root / "hostile-issue.txt"
     issue.write_text(HOSTILE_ISSUE, encoding="utf-8")
-    ingest([issue], settings, scratch.embeddings, progress=False)
+    ingest([issue], settings.index_options(), scratch.embeddings, progress=False)
     # quotes are passage sentences with the article's own "[n]" stripped (qa/citations.py)
     passages = {
         p.id: "".join(piece for piece, _ in split_sentences(p.text))

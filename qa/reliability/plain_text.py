@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from index.errors import ArchiveQAError
 from index.parse import parse_issue
-from qa.errors import ArchiveQAError
 from qa.reliability.report import Row
 from qa.settings import Settings
 
@@ -29,7 +29,7 @@ def plain_text_rows(docs: Path | None, folder: Path, settings: Settings, limit: 
             path.write_text(" ".join(doc["text"].splitlines()), encoding="utf-8")
             files += 1
             try:
-                articles += len(parse_issue(path, settings).articles)
+                articles += len(parse_issue(path, settings.read_options()).articles)
             except ArchiveQAError as exc:
                 refused.append(f"{doc['id']}：{exc.message}")
             path.unlink()

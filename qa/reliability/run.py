@@ -80,7 +80,7 @@ def run_checks(
             root / "extra", CRUD_DOCS, 8 if quick else 48, scratch.seeds
         )
         base = scratch.settings.index_dir
-        ingest(scratch.seeds, scratch.settings, scratch.embeddings, progress=False)
+        ingest(scratch.seeds, scratch.settings.index_options(), scratch.embeddings, progress=False)
         rows: list[Row] = []
         seconds = {}
         for name in only or SCENARIOS:

@@ -17,8 +17,8 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from index.build import model_id_of
+from index.errors import ArchiveQAError
 from index.store import load_index
-from qa.errors import ArchiveQAError
 from qa.retrieve import build_retriever
 from qa.settings import PROJECT_ROOT, Settings
 
