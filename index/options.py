@@ -4,7 +4,7 @@ index knows nothing of the web page, the model or the answer path."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -41,9 +41,10 @@ class ChunkOptions:
 class MilvusAddress:
     """A Milvus to connect to: ``uri`` as given to the client, ``shown`` without a password."""
 
-    uri: str
+    # The URI may carry a password and the token is one: neither appears in a repr or log line.
+    uri: str = field(repr=False)
     shown: str
-    token: str
+    token: str = field(repr=False)
     collection: str  # prefix of the three collection names
     timeout_s: float
 
@@ -63,7 +64,7 @@ class StoreOptions:
         return f"Milvus {self.milvus.shown}" if self.kind == "milvus" else f"FAISS {self.index_dir}"
 
     def of_kind(self, kind: StoreKind) -> StoreOptions:
-        """The same place, the other store (a migration's source or target)."""
+        """The same place read through store ``kind`` (a migration's source or target)."""
         return replace(self, kind=kind)
 
 

@@ -314,7 +314,7 @@ class Settings(BaseSettings):
             collection=self.milvus_collection,
             timeout_s=self.milvus_timeout_s,
         )
-        return StoreOptions(self.store, self.index_dir, milvus, (self.bm25_k1, self.bm25_b))
+        return StoreOptions(self.store, self.index_dir, milvus, self.chunk_options().bm25_params)
 
     def index_options(self) -> IndexOptions:
         """What the index layer needs of these settings (`index.options`)."""

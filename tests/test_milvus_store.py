@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
+from pydantic import SecretStr
 
 from index.errors import ArchiveQAError
 from index.ingest import ingest, remove
@@ -99,6 +100,8 @@ def test_an_unreachable_milvus_is_named_and_the_app_still_starts(tmp_path: Path)
     with pytest.raises(ArchiveQAError) as failure:
         open_store(with_password.store_options())
     assert "root:***@127.0.0.1" in str(failure.value) and "secret" not in str(failure.value)
+    with_token = with_password.model_copy(update={"milvus_token": SecretStr("user:secret")})
+    assert "secret" not in repr(with_token.store_options())
     service = open_service(settings, background=True)
     assert uri in service.status() and "索引不可用" in service.status()
     with pytest.raises(ArchiveQAError, match="无法连接 Milvus"):
